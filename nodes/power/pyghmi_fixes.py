@@ -1,0 +1,89 @@
+"""A documented runtime patch for pyghmi 1.6.19's lost-wakeup stalls.
+
+Symptom (``/work/shared/research/ipmisim.md`` §2, ``pyghmi.md`` §1.7): a synchronous
+call stalls 0.5–1.9 s although the BMC answered in 0.5 ms (strace: the next packet is
+pyghmi's retransmission), and concurrent logins from many threads stall ~25 s.
+
+Root cause, read from ``pyghmi/ipmi/private/session.py``. A waiting thread calls
+``_io_wait(timeout, addr)``, which queues an Event for the IO thread and sleeps on it.
+The IO thread only sets the Event when a datagram from ``addr`` arrives *after* the
+Event was queued (or when the deadline passes). Two ways the reply is already gone:
+
+1. On loopback the reply arrives between the caller's ``sendto`` and its
+   ``_io_wait``: the IO thread has already moved it into the session's ``pktqueue``,
+   so the caller sleeps until its retry deadline (0.5–1 s + jitter), then finds it.
+2. Any thread inside ``Session.wait_for_rsp`` (every thread that is logging in does
+   this) drains the *global* ``sessionqueue`` and runs other sessions' packets. It
+   completes another thread's command or login but never wakes that thread. A thread
+   waiting in its login loop sleeps until the earliest deadline it computed, which is
+   a keepalive timer of ~25–29 s: the long login stall.
+
+Fix: replace ``session._io_wait`` (the functions that call it look it up as a module
+global, so one assignment covers ``awaitresponse``, ``_cmdwait`` and ``_poller``):
+
+* after queuing the Event, return at once if a reply for this waiter is already
+  queued (the caller's loop then processes it) — this closes race 1 without polling;
+* never sleep longer than ``MAX_SLEEP`` per wait; every caller of ``_io_wait`` loops and
+  re-checks its own condition (response matched, still logging, still in command),
+  so a wakeup lost to race 2 costs at most ``MAX_SLEEP`` instead of a retry or
+  keepalive period. Retry and timeout decisions still use pyghmi's own deadlines.
+
+Measured with ``benchmarks/pyghmi_stall.py`` (numbers in that file's docstring).
+"""
+
+from __future__ import annotations
+
+import threading
+from importlib.metadata import version
+
+from pyghmi.ipmi.private import session as _session
+
+__all__ = ["MAX_SLEEP", "apply", "applied", "remove"]
+
+MAX_SLEEP = 0.05
+_original_io_wait = _session._io_wait
+
+
+def _reply_already_queued(myaddr: object) -> bool:
+    if myaddr is None:
+        return bool(_session.sessionqueue)
+    handlers = _session.Session.bmc_handlers.get(myaddr)
+    if not handlers:
+        return False
+    return any(s.pktqueue for s in list(handlers.values()))
+
+
+def _io_wait(timeout: float, myaddr: object = None, evq: object = None) -> None:
+    """``session._io_wait`` without lost wakeups (see the module docstring)."""
+    evt = threading.Event()
+    if evq is not None:
+        evq.append(evt)
+    now = _session._monotonic_time()  # pyghmi's clock (os.times), not time.monotonic
+    deadline = now + min(timeout, MAX_SLEEP)
+    _session.ioqueue.append((deadline, evt, myaddr))
+    # _cmdwait (evq set) waits for another command on the session to finish, not for a
+    # packet; a queued reply there belongs to that other command.
+    if evq is None and _reply_already_queued(myaddr):
+        return  # the queued Event expires harmlessly in the IO thread
+    if deadline < _session.selectdeadline:
+        sock = _session.iosockets[0]
+        sock.sendto(b"\x01", (_session.myself, sock.getsockname()[1]))
+    evt.wait()
+
+
+def applied() -> bool:
+    """Whether the patch is in place."""
+    return _session._io_wait is _io_wait
+
+
+def apply() -> None:
+    """Install the patch (idempotent). Refuses other pyghmi versions: re-check first."""
+    found = version("pyghmi")
+    if found != "1.6.19":
+        raise RuntimeError(f"pyghmi_fixes was written for pyghmi 1.6.19, found {found}")
+    _session._io_wait = _io_wait
+
+
+def remove() -> None:
+    """Restore pyghmi's original wait (for before/after measurements)."""
+    _session._io_wait = _original_io_wait
