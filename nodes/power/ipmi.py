@@ -1,0 +1,340 @@
+"""IPMI power and boot-device control on pyghmi 1.6.19, shaped by its measured quirks.
+
+xCAT's verbs and words: ``rpower on|off|softoff|reset|boot|cycle|stat|state`` and
+``rsetboot net|hd|cd|setup|default|stat`` answer per node ``on``/``off``/``Network``….
+
+Design choices (``/work/shared/research/pyghmi.md`` and ``ipmisim.md`` have the data):
+
+* Credentials go to pyghmi as **bytes**: with ``str`` a second session to the same BMC
+  hangs forever in pyghmi 1.6.19.
+* pyghmi has no per-call timeout: :func:`nodes.power.base.run_bulk` enforces deadlines.
+* Before any login, :func:`probe` sends one RMCP presence ping (which every IPMI LAN
+  BMC must answer) to all BMCs at once from a single thread. BMCs that refuse or stay
+  silent are reported unreachable after one probe timeout in total, and never occupy a
+  worker slot, so 10 % of dead BMCs add about one timeout to a run, not one per node.
+* Power uses raw Get Chassis Status / Chassis Control: one round trip (pyghmi's
+  ``get_power`` sends Get Device ID first on every call for a non-OEM BMC), and
+  ``set_power(wait=True)`` from many threads hangs, so changes are sent then polled.
+* ``get_bootdev`` decodes the raw Get System Boot Options reply: pyghmi's always says
+  ``default`` against ipmi_sim, which never sets the "valid" bit.
+* Logins are rate-limited and every session is logged out when its node is done:
+  ipmi_sim (and real BMCs) hold few sessions, and pyghmi never logs out by itself.
+* :mod:`nodes.power.pyghmi_fixes` removes pyghmi's lost-wakeup stalls (applied on import).
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from pyghmi import exceptions as pyghmi_exc
+from pyghmi.ipmi import command
+
+from nodes.power import pyghmi_fixes
+from nodes.power.base import PowerDriver, PowerError, Result, run_bulk
+
+__all__ = [
+    "BOOTDEV_VERBS",
+    "POWER_VERBS",
+    "BmcTarget",
+    "IpmiDriver",
+    "probe",
+    "rpower",
+    "rsetboot",
+]
+
+pyghmi_fixes.apply()
+
+DEFAULT_TIMEOUT = 10.0  # seconds per node, login included
+PROBE_TIMEOUT = 2.0  # seconds for the whole presence-ping sweep
+DEFAULT_CONCURRENCY = 64
+LOGIN_CONCURRENCY = 32
+POLL_INTERVAL = 0.1
+
+POWER_VERBS = ("on", "off", "softoff", "reset", "boot", "cycle", "stat", "state")
+BOOTDEV_VERBS = ("net", "hd", "cd", "setup", "default", "stat")
+
+# rsetboot word -> pyghmi boot device name
+_SETBOOT = {"net": "network", "hd": "hd", "cd": "optical", "setup": "setup", "default": "default"}
+# boot device selector (Get System Boot Options parameter 5, data 2 bits 5:2) -> xCAT word
+_BOOTDEV_WORDS = {
+    0: "default",
+    1: "Network",
+    2: "Hard Drive",
+    3: "Hard Drive, Safe Mode",
+    4: "Diagnostic Partition",
+    5: "CD/DVD",
+    6: "BIOS Setup",
+    15: "Floppy",
+}
+# Chassis Control (netfn 0, cmd 2) data byte
+_CHASSIS_CONTROL = {"off": 0, "on": 1, "cycle": 2, "reset": 3, "softoff": 5}
+# RMCP/ASF Presence Ping (IPMI 2.0 §13.2.3), message tag 0x42
+_ASF_PING = bytes((6, 0, 0xFF, 6, 0, 0, 0x11, 0xBE, 0x80, 0x42, 0, 0))
+_PROBE_BATCH = 512  # sockets open at once, below the usual 1024 fd limit
+
+_login_slots = threading.BoundedSemaphore(LOGIN_CONCURRENCY)
+
+
+@dataclass(frozen=True)
+class BmcTarget:
+    """A node's BMC as the inventory holds it (``bmc``, ``bmcusername``, ``bmcpassword``)."""
+
+    name: str
+    host: str
+    port: int = 623
+    user: str = ""
+    password: str = ""
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def unreachable_message(address: str, detail: str = "") -> str:
+    extra = f" ({detail})" if detail else ""
+    return f"BMC unreachable at {address}{extra}: check the address and network"
+
+
+CREDENTIALS_MESSAGE = "wrong BMC credentials: check bmcusername/bmcpassword"
+
+
+def _explain(error: object, address: str) -> str:
+    """Turn a pyghmi error into a message that says what to do."""
+    text = str(error)
+    low = text.lower()
+    if any(w in low for w in ("password", "unauthorized", "invalid name", "rakp", "privilege")):
+        return CREDENTIALS_MESSAGE
+    if low in ("none", "", "timeout") or "no longer connected" in low or "timeout" in low:
+        return unreachable_message(address, "no answer")
+    return f"BMC at {address} answered: {text}"
+
+
+class IpmiDriver:
+    """One logged-in IPMI session to one BMC (a :class:`PowerDriver`)."""
+
+    def __init__(self, target: BmcTarget, *, wait: float = DEFAULT_TIMEOUT - 2) -> None:
+        self.target = target
+        self.wait = wait  # how long set_power polls for on/off to be reached
+        with _login_slots:
+            try:
+                self._cmd = command.Command(
+                    bmc=target.host,
+                    port=target.port,
+                    userid=target.user.encode(),
+                    password=target.password.encode(),
+                    keepalive=False,
+                )
+            except pyghmi_exc.PyghmiException as e:
+                raise PowerError(_explain(e, target.address)) from e
+
+    def _raw(self, netfn: int, cmd: int, data: Sequence[int] = ()) -> bytes:
+        try:
+            reply = self._cmd.raw_command(netfn=netfn, command=cmd, data=tuple(data))
+        except pyghmi_exc.PyghmiException as e:
+            raise PowerError(_explain(e, self.target.address)) from e
+        if reply.get("error"):
+            raise PowerError(f"BMC at {self.target.address} refused: {reply['error']}")
+        return bytes(reply.get("data", b""))
+
+    def power_state(self) -> str:
+        """``on`` or ``off`` (Get Chassis Status, current power state bit)."""
+        return "on" if self._raw(0, 1)[0] & 1 else "off"
+
+    def _wait_power(self, want: str, seconds: float) -> bool:
+        until = time.monotonic() + seconds
+        while self.power_state() != want:
+            if time.monotonic() > until:
+                return False
+            time.sleep(POLL_INTERVAL)
+        return True
+
+    def set_power(self, state: str) -> str:
+        """Act like xCAT's rpower and return what it prints for the node.
+
+        on/off: nothing is sent if already there; otherwise sent, then polled until the
+        state is reached (``self.wait`` seconds). softoff asks the OS to shut down and does not
+        wait (an OS may take minutes). boot: on if off, else reset (``off on`` /
+        ``on reset``). reset answers ``reset``; cycle polls until on and answers ``on``.
+        """
+        if state in ("stat", "state"):
+            return self.power_state()
+        if state not in _CHASSIS_CONTROL and state != "boot":
+            raise PowerError(f"unknown power state {state!r}: use one of {', '.join(POWER_VERBS)}")
+        current = self.power_state()
+        if state == "boot":
+            action, word = ("reset", "on reset") if current == "on" else ("on", "off on")
+        else:
+            action, word = state, state
+        if action in ("on", "off") and current == action:
+            return word
+        if action == "softoff" and current == "off":
+            return "off"
+        self._raw(0, 2, (_CHASSIS_CONTROL[action],))
+        target = {"on": "on", "off": "off", "cycle": "on"}.get(action)
+        if target and not self._wait_power(target, self.wait):
+            raise PowerError(
+                f"BMC at {self.target.address} accepted power {action} but the node is still "
+                f"{self.power_state()} after {self.wait:g} s: check the node's hardware log"
+            )
+        return target if action == "cycle" else word
+
+    def set_bootdev(self, dev: str) -> str:
+        """Set the next boot device (rsetboot net|hd|cd|setup|default); return the new word."""
+        if dev == "stat":
+            return self.get_bootdev()
+        name = _SETBOOT.get(dev)
+        if name is None:
+            raise PowerError(f"unknown boot device {dev!r}: use one of {', '.join(BOOTDEV_VERBS)}")
+        try:
+            # pyghmi returns {'error': …} for some failures instead of raising
+            reply = self._cmd.set_bootdev(name)
+        except pyghmi_exc.PyghmiException as e:
+            raise PowerError(_explain(e, self.target.address)) from e
+        if isinstance(reply, dict) and reply.get("error"):
+            raise PowerError(
+                f"BMC at {self.target.address} refused boot device {dev}: {reply['error']}"
+            )
+        return self.get_bootdev()
+
+    def get_bootdev(self) -> str:
+        """The next boot device in xCAT's words, from the raw boot options reply.
+
+        The selector is trusted even when the "valid" bit is clear: ipmi_sim never sets
+        that bit, and pyghmi's reading of it is why its own get_bootdev says ``default``.
+        """
+        data = self._raw(0, 9, (5, 0, 0))  # Get System Boot Options, parameter 5
+        if len(data) < 4:
+            raise PowerError(f"BMC at {self.target.address} sent a short boot options reply")
+        selector = (data[3] >> 2) & 0xF
+        return _BOOTDEV_WORDS.get(selector, f"unknown ({selector})")
+
+    def close(self) -> None:
+        """Log out: BMCs hold only a few sessions (ipmi_sim 63) and pyghmi never lets go."""
+        self._cmd.ipmi_session.logout()
+
+
+def probe(targets: Iterable[BmcTarget], timeout: float = PROBE_TIMEOUT) -> dict[str, str | None]:
+    """Presence-ping every BMC at once; name -> None if it answered, else the error.
+
+    One thread, connected UDP sockets: a closed port (ICMP port unreachable) is known
+    at once, a silent address after ``timeout`` (one retransmission half-way).
+    """
+    targets = list(targets)
+    out: dict[str, str | None] = {}
+    for first in range(0, len(targets), _PROBE_BATCH):
+        out.update(_probe_batch(targets[first : first + _PROBE_BATCH], timeout))
+    return out
+
+
+def _probe_batch(targets: list[BmcTarget], timeout: float) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    socks: dict[socket.socket, BmcTarget] = {}
+    try:
+        for t in targets:
+            try:
+                info = socket.getaddrinfo(t.host, t.port, type=socket.SOCK_DGRAM)[0]
+            except OSError:
+                out[t.name] = f"BMC address {t.host!r} does not resolve: check the node's bmc"
+                continue
+            s = socket.socket(info[0], socket.SOCK_DGRAM)
+            s.setblocking(False)
+            socks[s] = t
+            try:
+                s.connect(info[4])
+                s.send(_ASF_PING)
+            except OSError as e:
+                out[t.name] = unreachable_message(t.address, e.strerror or str(e))
+                del socks[s]
+                s.close()
+        start = time.monotonic()
+        resent = False
+        while socks:
+            left = start + timeout - time.monotonic()
+            if left <= 0:
+                break
+            if not resent and left < timeout / 2:
+                resent = True
+                for s in socks:
+                    try:
+                        s.send(_ASF_PING)
+                    except OSError:
+                        pass  # reported when select() says it is readable
+            readable, _, _ = select.select(list(socks), [], [], min(left, timeout / 2))
+            for s in readable:
+                t = socks.pop(s)
+                try:
+                    s.recv(512)
+                    out[t.name] = None
+                except OSError as e:
+                    detail = "port closed" if e.errno == errno.ECONNREFUSED else e.strerror
+                    out[t.name] = unreachable_message(t.address, detail or str(e))
+                s.close()
+        for t in socks.values():
+            out[t.name] = unreachable_message(t.address, f"no answer within {timeout:g} s")
+    finally:
+        for s in socks:
+            s.close()
+    return out
+
+
+def _run(
+    targets: Sequence[BmcTarget],
+    op: Callable[[PowerDriver], str],
+    *,
+    concurrency: int,
+    deadline: float,
+    probe_timeout: float,
+) -> dict[str, Result]:
+    down = {name: err for name, err in probe(targets, probe_timeout).items() if err}
+    # leave a margin inside the node deadline so a slow power change reports itself
+    wait = max(1.0, deadline - 2.0)
+    live = {t.name: (lambda t=t: IpmiDriver(t, wait=wait)) for t in targets if t.name not in down}
+    results = run_bulk(live, op, concurrency=concurrency, deadline=deadline)
+    results.update({name: Result(False, error=err) for name, err in down.items()})
+    return {t.name: results[t.name] for t in targets}
+
+
+def rpower(
+    targets: Sequence[BmcTarget],
+    verb: str,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    deadline: float = DEFAULT_TIMEOUT,
+    probe_timeout: float = PROBE_TIMEOUT,
+) -> dict[str, Result]:
+    """xCAT's rpower over many BMCs: name -> Result with ``on``/``off``/… or an error."""
+    if verb not in POWER_VERBS:
+        raise ValueError(f"unknown rpower verb {verb!r}: use one of {', '.join(POWER_VERBS)}")
+    return _run(
+        targets,
+        lambda d: d.set_power(verb),
+        concurrency=concurrency,
+        deadline=deadline,
+        probe_timeout=probe_timeout,
+    )
+
+
+def rsetboot(
+    targets: Sequence[BmcTarget],
+    verb: str,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    deadline: float = DEFAULT_TIMEOUT,
+    probe_timeout: float = PROBE_TIMEOUT,
+) -> dict[str, Result]:
+    """xCAT's rsetboot over many BMCs: name -> Result with ``Network``/``Hard Drive``/…."""
+    if verb not in BOOTDEV_VERBS:
+        raise ValueError(f"unknown rsetboot verb {verb!r}: use one of {', '.join(BOOTDEV_VERBS)}")
+    return _run(
+        targets,
+        lambda d: d.set_bootdev(verb),
+        concurrency=concurrency,
+        deadline=deadline,
+        probe_timeout=probe_timeout,
+    )
