@@ -1,0 +1,43 @@
+# snportal: `make run` starts the portal, `make test` runs every test. Both install first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export DJANGO_SETTINGS_MODULE := snportal.settings
+
+.PHONY: install run test test-fast lint format stop-db screenshots vendor clean
+
+install: $(STAMP)
+	@sh deploy/install-debian-packages.sh
+
+# Reinstall Python packages only when requirements.txt changed (fast when nothing did).
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $(STAMP)
+
+run: install
+	DEBUG=$${DEBUG:-1} $(PY) -m snportal.launcher
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+stop-db: install
+	$(PY) manage.py stopdb
+
+vendor:
+	sh deploy/vendor.sh
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

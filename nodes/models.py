@@ -1,0 +1,101 @@
+"""Node inventory: nodes, groups and the per-node event timeline."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Group(models.Model):
+    """A node group (xCAT nodegroup). ``all`` is implicit and never stored."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Node(models.Model):
+    """A managed node, with xCAT's attribute names where they mean something here."""
+
+    class Status(models.TextChoices):
+        UNKNOWN = "", "unknown"
+        POWERING_ON = "powering-on"
+        NETBOOTING = "netbooting"
+        BOOTING = "booting"
+        BOOTED = "booted"
+        FAILED = "failed"
+
+    name = models.CharField(max_length=100, unique=True)
+    groups = models.ManyToManyField(Group, through="NodeGroup", related_name="nodes", blank=True)
+    mac = models.CharField(max_length=17, blank=True, help_text="aa:bb:cc:dd:ee:ff")
+    ip = models.GenericIPAddressField(null=True, blank=True, protocol="IPv4")
+    bmc = models.CharField(max_length=255, blank=True, help_text="host or host:port (623)")
+    bmcusername = models.CharField(max_length=64, blank=True)
+    bmcpassword_encrypted = models.TextField(blank=True, editable=False)
+    mgt = models.CharField(max_length=16, default="ipmi")
+    cons = models.CharField(max_length=16, default="ipmi", blank=True)
+    serialport = models.PositiveSmallIntegerField(null=True, blank=True, default=0)
+    serialspeed = models.PositiveIntegerField(null=True, blank=True, default=115200)
+    netboot = models.CharField(max_length=16, default="ipxe")
+    osimage = models.ForeignKey(
+        "images.OsImage", null=True, blank=True, on_delete=models.PROTECT, related_name="nodes"
+    )
+    servicenode = models.CharField(max_length=100, blank=True)
+    xcatmaster = models.CharField(max_length=255, blank=True)
+    installnic = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, blank=True, db_index=True)
+    statustime = models.DateTimeField(null=True, blank=True)
+    power = models.CharField(max_length=16, blank=True)
+    powertime = models.DateTimeField(null=True, blank=True)
+    currstate = models.CharField(max_length=200, blank=True, help_text="Boot state (nodeset)")
+    comments = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("power_node", "Can power nodes on/off and set their boot device"),
+            ("netboot_node", "Can nodeset and netboot (rinstall) nodes"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NodeGroup(models.Model):
+    """A node's membership in a group; ``position`` keeps xCAT's group order."""
+
+    node = models.ForeignKey(Node, on_delete=models.CASCADE)
+    group = models.ForeignKey(Group, on_delete=models.CASCADE)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["node", "group"], name="uniq_node_group")]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} in {self.group_id}"
+
+
+class NodeEvent(models.Model):
+    """One entry of a node's timeline (power, boot stages, status reports, console state)."""
+
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="events")
+    time = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=32)
+    message = models.CharField(max_length=500)
+    data = models.JSONField(default=dict, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["-time", "-id"]
+        indexes = [models.Index(fields=["node", "time"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"

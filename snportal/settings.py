@@ -1,0 +1,182 @@
+"""snportal settings: one module, driven by environment variables.
+
+Every variable is listed in README.md's configuration table. Readers in ``snportal.lib.env``
+fail loudly on bad values. ``DATABASE_URL`` unset means the embedded PostgreSQL under ``var/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from snportal import embedded_db
+from snportal.lib.env import env_bool, env_int, env_list, env_path, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = env_path("SNPORTAL_VAR_DIR", BASE_DIR / "var")
+
+# Development by default (like healthchecks); production sets DEBUG=0 and a real SECRET_KEY.
+DEBUG = env_bool("DEBUG", True)
+INSECURE_DEV_KEY = "snportal-insecure-development-key-do-not-use-in-production"
+SECRET_KEY = env_str("SECRET_KEY", INSECURE_DEV_KEY)
+if not DEBUG and SECRET_KEY == INSECURE_DEV_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is the built-in development key while DEBUG is off. Set SECRET_KEY "
+        "(or SECRET_KEY_FILE) to a long random value, or DEBUG=1 for development."
+    )
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "10.0.2.100"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+SITE_NAME = env_str("SITE_NAME", "snportal")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_q",
+    "snportal",
+    "images",
+    "nodes",
+    "consoles",
+    "lab",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "snportal.middleware.RequestContextMiddleware",
+    "snportal.middleware.LoginRequiredEverywhereMiddleware",
+]
+
+ROOT_URLCONF = "snportal.urls"
+WSGI_APPLICATION = "snportal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "snportal.context_processors.portal",
+            ]
+        },
+    }
+]
+
+# --- Database: PostgreSQL only -------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    if not DATABASE_URL.startswith(("postgres://", "postgresql://")):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must be a postgresql:// URL; snportal runs on PostgreSQL only "
+            f"(got scheme {DATABASE_URL.split(':', 1)[0]!r})."
+        )
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "CONN_MAX_AGE": 60,
+            **embedded_db.start(VAR_DIR),
+        }
+    }
+DATABASES["default"].setdefault("TEST", {})
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth ------------------------------------------------------------------------------------
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Failed logins per username or per client address inside the window before login is refused.
+LOGIN_FAILURE_LIMIT = env_int("SNPORTAL_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_FAILURE_WINDOW = env_int("SNPORTAL_LOGIN_FAILURE_WINDOW", 900, minimum=1)
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=60)
+
+# --- Paths that other apps read --------------------------------------------------------------
+IMAGES_DIR = env_path("SNPORTAL_IMAGES_DIR", VAR_DIR / "images")
+CONSOLES_DIR = env_path("SNPORTAL_CONSOLES_DIR", VAR_DIR / "consoles")
+
+# --- Static files ----------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "staticfiles")
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Jobs (django-q2 on the same PostgreSQL) -------------------------------------------------
+Q_CLUSTER = {
+    "name": env_str("SNPORTAL_CLUSTER_NAME", "snportal"),
+    "orm": "default",
+    "workers": env_int("SNPORTAL_WORKERS", 2, minimum=1),
+    "timeout": env_int("SNPORTAL_JOB_TIMEOUT", 3 * 3600, minimum=10),
+    "retry": env_int("SNPORTAL_JOB_TIMEOUT", 3 * 3600, minimum=10) + 60,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,
+    "poll": 0.2,
+    "sync": env_bool("SNPORTAL_JOBS_SYNC", False),
+    "label": "Jobs (django-q2)",
+}
+
+# --- Security: secure defaults when DEBUG is off ---------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    # Nodes netboot over plain HTTP (iPXE here has no TLS): never redirect the boot service.
+    SECURE_REDIRECT_EXEMPT = [r"^boot/"]
+    if env_bool("SECURE_PROXY_SSL_HEADER", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "pgserver": {"level": "WARNING"},
+    },
+}

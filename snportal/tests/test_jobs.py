@@ -1,0 +1,156 @@
+"""Jobs: queued after commit, run by a real django-q2 cluster, outcome recorded."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from conftest import database_url_for_subprocess
+from snportal import jobs
+from snportal.models import AuditEvent, Job
+
+BASE = Path(__file__).resolve().parents[2]
+
+
+def failing_body(ctx: jobs.JobContext) -> None:
+    ctx.log("about to fail")
+    raise RuntimeError("disk on fire")
+
+
+def partial_body(ctx: jobs.JobContext) -> None:
+    ctx.set_results({"n1": {"ok": True, "value": "on"}, "n2": {"ok": False, "error": "timeout"}})
+
+
+@pytest.mark.django_db
+def test_enqueue_submits_only_after_commit(django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks() as callbacks:
+        job = jobs.enqueue("check-workers", "snportal.jobs.check_workers")
+    assert job.status == "queued"
+    assert len(callbacks) == 1
+
+
+@pytest.mark.django_db
+def test_run_job_records_success_and_log() -> None:
+    job = Job.objects.create(kind="check-workers", func="snportal.jobs.check_workers")
+    assert jobs.run_job(job.pk) == "succeeded"
+    job.refresh_from_db()
+    assert job.status == "succeeded" and job.progress == 100
+    assert f"ran job #{job.pk}" in job.log
+    assert job.started and job.finished
+
+
+@pytest.mark.django_db
+def test_a_crashing_body_fails_the_job_with_its_traceback() -> None:
+    job = Job.objects.create(kind="t", func="snportal.tests.test_jobs.failing_body")
+    jobs.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.error == "RuntimeError: disk on fire"
+    assert "about to fail" in job.log and "Traceback" in job.log
+
+
+@pytest.mark.django_db
+def test_a_failed_target_fails_the_job_and_names_it() -> None:
+    job = Job.objects.create(kind="t", func="snportal.tests.test_jobs.partial_body")
+    jobs.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed" and "n2" in job.error
+
+
+@pytest.mark.django_db
+def test_a_cancelled_queued_job_never_runs() -> None:
+    job = Job.objects.create(kind="t", func="snportal.tests.test_jobs.failing_body")
+    assert jobs.cancel(job)
+    assert jobs.run_job(job.pk).startswith("not queued")
+    job.refresh_from_db()
+    assert job.status == "cancelled" and job.log == ""
+
+
+@pytest.mark.django_db
+def test_a_job_of_a_dead_worker_is_reaped_as_failed() -> None:
+    import socket
+
+    job = Job.objects.create(
+        kind="t",
+        func="x.y",
+        status="running",
+        worker_pid=2**22 + 7,
+        worker_host=socket.gethostname(),
+    )
+    assert jobs.reap_interrupted() == 1
+    job.refresh_from_db()
+    assert job.status == "failed" and "interrupted" in job.error
+
+
+@pytest.mark.django_db
+def test_viewer_cannot_cancel_a_job(viewer_web: Client) -> None:
+    job = Job.objects.create(kind="t", func="x.y")
+    assert viewer_web.post(f"/jobs/{job.pk}/cancel/").status_code == 403
+    job.refresh_from_db()
+    assert job.status == "queued"
+
+
+@pytest.mark.django_db
+def test_operator_cancels_a_queued_job_and_it_is_audited(operator_web: Client) -> None:
+    job = Job.objects.create(kind="t", func="x.y")
+    response = operator_web.post(f"/jobs/{job.pk}/cancel/")
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+    assert AuditEvent.objects.filter(verb="job.cancel", outcome="success").exists()
+
+
+@pytest.mark.django_db
+def test_cancel_is_post_only(operator_web: Client) -> None:
+    job = Job.objects.create(kind="t", func="x.y")
+    assert operator_web.get(f"/jobs/{job.pk}/cancel/").status_code == 405
+
+
+@pytest.mark.django_db
+def test_job_pages_show_status_and_log(viewer_web: Client) -> None:
+    job = Job.objects.create(kind="build", func="x.y", log="step one\n", target="img1")
+    assert b"img1" in viewer_web.get("/jobs/").content
+    assert b"step one" in viewer_web.get(f"/jobs/{job.pk}/").content
+
+
+@pytest.mark.qcluster
+@pytest.mark.django_db(transaction=True)
+def test_a_real_qcluster_runs_a_job_end_to_end(admin_web: Client) -> None:
+    """Starts `manage.py qcluster` against the test database: no sync mode, no mocks."""
+    env = {**os.environ, "DATABASE_URL": database_url_for_subprocess(), "SNPORTAL_WORKERS": "1"}
+    worker = subprocess.Popen(
+        [sys.executable, str(BASE / "manage.py"), "qcluster"],
+        cwd=BASE,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        response = admin_web.post("/jobs/check-workers/")
+        assert response.status_code == 302
+        job = Job.objects.latest("pk")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job.refresh_from_db()
+            if job.is_finished:
+                break
+            time.sleep(0.3)
+        assert job.status == "succeeded", job.log + job.error
+        assert job.worker_pid != os.getpid()
+        assert f"pid {job.worker_pid} ran job #{job.pk}" in job.log
+    finally:
+        worker.terminate()  # the leader only: qcluster stops its own children
+        try:
+            worker.wait(timeout=30)
+        finally:
+            try:
+                os.killpg(worker.pid, 9)
+            except ProcessLookupError:
+                pass
