@@ -114,6 +114,19 @@ LOGIN_FAILURE_LIMIT = env_int("SNPORTAL_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_WINDOW = env_int("SNPORTAL_LOGIN_FAILURE_WINDOW", 900, minimum=1)
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=60)
 
+# --- Secrets at rest (BMC passwords) ---------------------------------------------------------
+# Any passphrase; a Fernet key is derived from it. Old keys still decrypt (rotation): list them
+# in SNPORTAL_SECRETS_KEYS_OLD, then run `manage.py rotatesecrets`.
+SECRETS_KEY = env_str("SNPORTAL_SECRETS_KEY", "")
+if not SECRETS_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SNPORTAL_SECRETS_KEY (or SNPORTAL_SECRETS_KEY_FILE) must be set when DEBUG is off: "
+            "it encrypts BMC passwords at rest."
+        )
+    SECRETS_KEY = "snportal-development-secrets-key"
+SECRETS_KEYS = [SECRETS_KEY, *env_list("SNPORTAL_SECRETS_KEYS_OLD", [])]
+
 # --- Paths that other apps read --------------------------------------------------------------
 IMAGES_DIR = env_path("SNPORTAL_IMAGES_DIR", VAR_DIR / "images")
 CONSOLES_DIR = env_path("SNPORTAL_CONSOLES_DIR", VAR_DIR / "consoles")

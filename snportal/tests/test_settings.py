@@ -48,7 +48,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_production_refuses_the_default_secret_key() -> None:
-    result = run_manage("check", DEBUG="0", SECRET_KEY="")
+    result = run_manage("check", DEBUG="0", SECRET_KEY="", SNPORTAL_SECRETS_KEY="k")
     assert result.returncode != 0
     assert "SECRET_KEY is the built-in development key while DEBUG is off" in result.stderr
 
@@ -68,5 +68,6 @@ def test_check_deploy_is_clean_with_production_settings() -> None:
         DEBUG="0",
         SECRET_KEY="x" * 20 + "a-long-random-production-secret-key-value-1234567890",
         ALLOWED_HOSTS="portal.example.org",
+        SNPORTAL_SECRETS_KEY="another-long-random-passphrase",
     )
     assert result.returncode == 0, result.stdout + result.stderr
