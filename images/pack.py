@@ -178,7 +178,7 @@ def pack_image(
         raise ValueError(
             f"unknown compression {compression!r}; choose from {', '.join(COMPRESSIONS)}"
         )
-    tree, versions_dir = Path(tree), Path(versions_dir)
+    tree, versions_dir = Path(tree).resolve(), Path(versions_dir).resolve()
     versions_dir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=versions_dir))
     try:

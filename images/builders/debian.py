@@ -1,0 +1,153 @@
+"""genimage for Debian (and, by suite and mirror, Ubuntu): one mmdebstrap run.
+
+Why these options (measured in research/netboot.md §5):
+
+* ``--variant=minbase`` plus the pkglist: minbase has no init, so the default lists
+  carry systemd-sysv, udev, iproute2, kmod and the kernel package.
+* the merged-usr hook: without it bookworm pulls ``usrmerge`` and perl (~50 MB).
+* dpkg ``path-exclude`` for the documentation trees the exlist drops anyway: mmdebstrap
+  is faster and the tree 35 % smaller.
+* otherpkgs go into the same run (extra ``.deb`` paths or an extra apt source), so apt
+  resolves everything once and no chroot with /proc mounted is needed afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+from images.builders.base import BuildSpec, CancelCheck, Log, place_synclists, run_postinstall
+from images.lists import dpkg_path_filters
+from images.proc import run_logged
+
+__all__ = [
+    "DEFAULT_COMPUTE_PKGLIST",
+    "DEFAULT_EXLIST",
+    "DEFAULT_SERVICE_PKGLIST",
+    "DEFAULT_SERVICE_POSTINSTALL",
+    "build_rootfs",
+    "mmdebstrap_command",
+]
+
+MERGED_USR_HOOK = "/usr/share/mmdebstrap/hooks/merged-usr"
+
+DEFAULT_COMPUTE_PKGLIST = """\
+# Debian stateless compute node: init, networking, the kernel.
+systemd-sysv
+udev
+iproute2
+kmod
+linux-image-amd64
+ifupdown
+openssh-server
+"""
+
+DEFAULT_SERVICE_PKGLIST = """\
+# Debian stateless service node: a compute node plus what serves its compute nodes.
+systemd-sysv
+udev
+iproute2
+kmod
+linux-image-amd64
+ifupdown
+openssh-server
+isc-dhcp-server
+tftpd-hpa
+nfs-kernel-server
+postgresql-client
+python3
+"""
+
+# xCAT's stock exlist, Debian paths: docs, manuals, locales, apt caches, and /boot
+# (the kernel is served beside the image, not inside it). Drivers for hardware a
+# cluster node does not have go too: the root lives in RAM.
+DEFAULT_EXLIST = """\
+./usr/share/doc/*
++./usr/share/doc/*/copyright
+./usr/share/man*
+./usr/share/info*
+./usr/share/locale/*
++./usr/share/locale/locale.alias
+./var/cache/apt/*
+./var/lib/apt/lists/*
+./boot*
+./usr/lib/modules/*/kernel/sound*
+./usr/lib/modules/*/kernel/drivers/gpu*
+./usr/lib/modules/*/kernel/drivers/media*
+./usr/lib/modules/*/kernel/drivers/net/wireless*
+./usr/lib/modules/*/kernel/drivers/bluetooth*
+./usr/lib/modules/*/kernel/drivers/staging*
+./usr/lib/modules/*/kernel/drivers/iio*
+./usr/lib/modules/*/kernel/drivers/isdn*
+./usr/lib/modules/*/kernel/net/bluetooth*
+./usr/lib/modules/*/kernel/net/wireless*
+./usr/lib/modules/*/kernel/net/mac80211*
+"""
+
+# The seed: a service node must not answer DHCP before its agent configures it.
+DEFAULT_SERVICE_POSTINSTALL = """\
+#!/bin/sh
+# xCAT postinstall arguments: <rootimg> <osvers> <arch> <profile>
+set -e
+rootimg="$1"
+# Keep DHCP off until the snportal agent on the service node has configured it.
+rm -f "$rootimg"/etc/systemd/system/multi-user.target.wants/isc-dhcp-server.service
+chroot "$rootimg" systemctl disable isc-dhcp-server.service >/dev/null 2>&1 || true
+"""
+
+
+def _otherpkg_args(spec: BuildSpec) -> tuple[list[str], list[str]]:
+    """``--include`` values and extra apt sources for the otherpkgs.
+
+    A local otherpkgdir contributes the newest ``<name>_*.deb`` for each name; an apt
+    source line contributes itself and the names are installed from it.
+    """
+    if not spec.otherpkgs:
+        return [], []
+    source = spec.otherpkgdir.strip()
+    if source.startswith("deb "):
+        return [",".join(spec.otherpkgs)], [source]
+    directory = Path(source)
+    includes = []
+    for name in spec.otherpkgs:
+        debs = sorted(directory.glob(f"{name}_*.deb")) if source else []
+        if not debs:
+            raise FileNotFoundError(f"otherpkg {name!r}: no {name}_*.deb in otherpkgdir {source!r}")
+        includes.append(str(debs[-1].resolve()))
+    return includes, []
+
+
+def mmdebstrap_command(spec: BuildSpec, tree: Path) -> list[str]:
+    """The mmdebstrap command line genimage runs (also shown in the build log)."""
+    cmd = ["mmdebstrap", "--variant=minbase", f"--hook-dir={MERGED_USR_HOOK}"]
+    if spec.pkglist:
+        cmd.append("--include=" + ",".join(spec.pkglist))
+    extra_includes, extra_sources = _otherpkg_args(spec)
+    cmd += [f"--include={inc}" for inc in extra_includes]
+    cmd += [f"--dpkgopt={opt}" for opt in dpkg_path_filters(spec.exlist)]
+    # Stateless nodes need a fresh machine-id per boot: systemd writes one into an
+    # empty file. The node's hostname comes from the initrd, not from the build host.
+    cmd += [
+        '--customize-hook=rm -f "$1/etc/machine-id" && touch "$1/etc/machine-id"',
+        '--customize-hook=rm -f "$1/etc/hostname"',
+        spec.suite,
+        str(tree),
+        spec.mirror,
+        *extra_sources,
+    ]
+    return cmd
+
+
+def build_rootfs(spec: BuildSpec, tree: Path, log: Log, cancel_check: CancelCheck = None) -> None:
+    """genimage for Debian: mmdebstrap, synclist files, postinstall.
+
+    ``tree`` (conventionally ``<rootimgdir>/rootimg``) must not exist or be empty.
+    """
+    if not re.fullmatch(r"[a-z][a-z0-9-]*", spec.suite):
+        raise ValueError(f"suite {spec.suite!r} is not a Debian suite name")
+    cmd = mmdebstrap_command(spec, Path(tree))
+    log("genimage: " + shlex.join(cmd))
+    run_logged(cmd, log, cancel_check=cancel_check, step="mmdebstrap")
+    place_synclists(Path(tree), spec.synclists, log)
+    run_postinstall(spec, Path(tree), log, cancel_check)
