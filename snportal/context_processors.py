@@ -10,4 +10,4 @@ from snportal.roles import role_of
 def portal(request: Any) -> dict[str, Any]:
     """Site name and the user's role for the layout."""
     user = getattr(request, "user", None)
-    return {"site_name": settings.SITE_NAME, "user_role": role_of(user) if user else ""}
+    return {"portal_name": settings.SITE_NAME, "user_role": role_of(user) if user else ""}
