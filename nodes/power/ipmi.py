@@ -52,7 +52,7 @@ pyghmi_fixes.apply()
 
 DEFAULT_TIMEOUT = 10.0  # seconds per node, login included
 PROBE_TIMEOUT = 2.0  # seconds for the whole presence-ping sweep
-DEFAULT_CONCURRENCY = 64
+DEFAULT_CONCURRENCY = 48  # measured best for 1,000 lab BMCs on 2 cores (see benchmark)
 LOGIN_CONCURRENCY = 32
 POLL_INTERVAL = 0.1
 
@@ -157,23 +157,22 @@ class IpmiDriver:
     def set_power(self, state: str) -> str:
         """Act like xCAT's rpower and return what it prints for the node.
 
-        on/off: nothing is sent if already there; otherwise sent, then polled until the
-        state is reached (``self.wait`` seconds). softoff asks the OS to shut down and does not
-        wait (an OS may take minutes). boot: on if off, else reset (``off on`` /
-        ``on reset``). reset answers ``reset``; cycle polls until on and answers ``on``.
+        on/off: sent, then polled until the state is reached (``self.wait`` seconds).
+        softoff asks the OS to shut down and does not wait (an OS may take minutes).
+        boot: on if off, else reset (``off on`` / ``on reset``). reset answers
+        ``reset``; cycle polls until on and answers ``on``.
         """
         if state in ("stat", "state"):
             return self.power_state()
         if state not in _CHASSIS_CONTROL and state != "boot":
             raise PowerError(f"unknown power state {state!r}: use one of {', '.join(POWER_VERBS)}")
-        current = self.power_state()
+        # on/off are idempotent in IPMI, so they are sent without reading the state first
+        # (one round trip and one chassis_control run fewer per node); the poll below
+        # answers for nodes that were already there.
+        action, word = state, state
         if state == "boot":
-            action, word = ("reset", "on reset") if current == "on" else ("on", "off on")
-        else:
-            action, word = state, state
-        if action in ("on", "off") and current == action:
-            return word
-        if action == "softoff" and current == "off":
+            action, word = ("reset", "on reset") if self.power_state() == "on" else ("on", "off on")
+        elif state == "softoff" and self.power_state() == "off":
             return "off"
         self._raw(0, 2, (_CHASSIS_CONTROL[action],))
         target = {"on": "on", "off": "off", "cycle": "on"}.get(action)
