@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+
+from snportal.lib import secrets
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def sort_key(name: str) -> str:
+    """A string that sorts like :func:`nodes.noderange.natural_key` (node2 before node10).
+
+    Stored on the row so that the database can sort and page 10,000 nodes in natural order
+    without loading every name: digit runs are left-padded to 20 places.
+    """
+    return _DIGITS.sub(lambda m: m.group(0).rjust(20, "0"), name)
 
 
 class Group(models.Model):
@@ -20,7 +36,13 @@ class Group(models.Model):
 
 
 class Node(models.Model):
-    """A managed node, with xCAT's attribute names where they mean something here."""
+    """A managed node, with xCAT's attribute names where they mean something here.
+
+    Validation lives in :mod:`nodes.attributes` and :mod:`nodes.services`, which every
+    writer (forms, CSV import, ``mkdef``/``chdef``) goes through, so that a message names
+    the field the same way everywhere. The BMC password is stored only encrypted
+    (:attr:`bmcpassword`); the database never holds it in clear.
+    """
 
     class Status(models.TextChoices):
         UNKNOWN = "", "unknown"
@@ -31,6 +53,7 @@ class Node(models.Model):
         FAILED = "failed"
 
     name = models.CharField(max_length=100, unique=True)
+    sortkey = models.CharField(max_length=400, editable=False, db_index=True, default="")
     groups = models.ManyToManyField(Group, through="NodeGroup", related_name="nodes", blank=True)
     mac = models.CharField(max_length=17, blank=True, help_text="aa:bb:cc:dd:ee:ff")
     ip = models.GenericIPAddressField(null=True, blank=True, protocol="IPv4")
@@ -50,20 +73,51 @@ class Node(models.Model):
     installnic = models.CharField(max_length=32, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, blank=True, db_index=True)
     statustime = models.DateTimeField(null=True, blank=True)
-    power = models.CharField(max_length=16, blank=True)
+    power = models.CharField(max_length=16, blank=True, db_index=True)
     powertime = models.DateTimeField(null=True, blank=True)
     currstate = models.CharField(max_length=200, blank=True, help_text="Boot state (nodeset)")
     comments = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["sortkey"]
         permissions = [
             ("power_node", "Can power nodes on/off and set their boot device"),
             ("netboot_node", "Can nodeset and netboot (rinstall) nodes"),
         ]
+        constraints = [
+            # Empty MAC/IP are "not set", so only set values must be unique.
+            models.UniqueConstraint(fields=["mac"], condition=~Q(mac=""), name="uniq_node_mac"),
+            models.UniqueConstraint(fields=["ip"], name="uniq_node_ip"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.sortkey = sort_key(self.name)
+        super().save(*args, **kwargs)
+
+    @property
+    def bmcpassword(self) -> str:
+        """The BMC password in clear, for the power driver only; never render it."""
+        if not self.bmcpassword_encrypted:
+            return ""
+        return secrets.decrypt(self.bmcpassword_encrypted, settings.SECRETS_KEYS)
+
+    @bmcpassword.setter
+    def bmcpassword(self, plain: str) -> None:
+        self.bmcpassword_encrypted = secrets.encrypt(plain, settings.SECRETS_KEYS) if plain else ""
+
+    @property
+    def bmc_host_port(self) -> tuple[str, int]:
+        """``bmc`` split into host and UDP port (623 unless given)."""
+        from nodes.attributes import split_bmc
+
+        return split_bmc(self.bmc)
+
+    def group_names(self) -> list[str]:
+        """Group names in the node's own order (uses a prefetched ``nodegroup_set``)."""
+        return [m.group.name for m in sorted(self.nodegroup_set.all(), key=lambda m: m.position)]
 
 
 class NodeGroup(models.Model):

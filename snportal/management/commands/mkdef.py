@@ -1,0 +1,31 @@
+"""``mkdef -t node -o NAME attr=val…`` and ``mkdef -z [-f] < file.stanza``, as xCAT's."""
+
+from __future__ import annotations
+
+import sys
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from snportal.management.commands._cli import add_user_argument
+from snportal.management.commands._defcommon import apply_stanzas, object_args, single_object
+
+
+class Command(BaseCommand):
+    help = "Create object definitions from attributes, or from a stanza file on stdin (-z)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        object_args(parser)
+        parser.add_argument("-f", "--force", action="store_true", help="replace existing objects")
+        add_user_argument(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["stanza"]:
+            report = apply_stanzas(self, sys.stdin.read(), options, replace=options["force"])
+        else:
+            report = single_object(self, options, create=True)
+        count = len(report.created) + len(report.changed)
+        if count == 0:
+            raise CommandError("no object definitions were given")
+        self.stdout.write(f"{count} object definitions have been created or modified.")
