@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from snportal.audit import Actor
@@ -42,9 +43,18 @@ class DefType(Protocol):
         ...
 
     def to_stanzas(
-        self, names: Sequence[str], *, long: bool, reveal_secrets: bool = False
+        self,
+        names: Sequence[str],
+        *,
+        long: bool,
+        reveal_secrets: bool = False,
+        files_dir: Path | None = None,
     ) -> list[Stanza]:
-        """The objects as stanzas (``long``: every attribute, else the short list form)."""
+        """The objects as stanzas (``long``: every attribute, else the short list form).
+
+        Multi-line attributes (an osimage's pkglist, postinstall…) cannot sit in a stanza:
+        they are written as files under ``files_dir`` (``lsdef -z --files-dir DIR``) and the
+        stanza names their paths, as xCAT's own osimage definitions do."""
         ...
 
     def apply(
