@@ -1,14 +1,369 @@
-"""Node pages."""
+"""Node pages: list, detail, create/edit, groups, bulk edit, CSV import, power actions.
+
+Reading is open to every role; definitions need the admin's ``nodes.*_node`` permissions
+and power the operator's ``nodes.power_node``. State-changing requests go through the
+same :mod:`nodes.services` functions as the CLI verbs.
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
-from nodes.models import Node
+from nodes import noderange, services
+from nodes.forms import (
+    SORTS,
+    BulkEditForm,
+    CsvImportForm,
+    GroupForm,
+    NodeFilterForm,
+    NodeForm,
+    PowerForm,
+    SetbootForm,
+)
+from nodes.models import Group, Node, NodeEvent
+from snportal import audit
+from snportal.actions import action, require_perm
+from snportal.defs import DefError
+from snportal.lib import secrets
+
+PAGE_SIZE = 100
+# Buttons on the list and detail pages: (command, verb, label).
+POWER_BUTTONS = [
+    ("rpower", "on", "Power on"),
+    ("rpower", "off", "Power off"),
+    ("rpower", "reset", "Reset"),
+    ("rpower", "boot", "Boot"),
+    ("rpower", "stat", "Status"),
+    ("rsetboot", "net", "Next boot: network"),
+    ("rsetboot", "hd", "Next boot: disk"),
+]
+
+
+def _guard(request: HttpRequest, permission: str, verb: str, name: str = "") -> None:
+    """Refuse a page the role may not use; a refused POST also leaves a 'denied' audit row."""
+    if request.method != "POST":
+        require_perm(request, permission)
+    elif not request.user.has_perm(permission):
+        audit.record(
+            verb,
+            request=request,
+            object_name=name,
+            outcome="denied",
+            message=f"missing permission {permission}",
+        )
+        raise PermissionDenied(f"Your role may not do this ({permission}).")
+
+
+def _apply_problems(form: NodeForm, error: services.NodeDataError) -> None:
+    """Put each problem on the field it names (or on the form)."""
+    for p in error.problems:
+        field = p.attr if p.attr in form.fields else None
+        form.add_error(field, p.message if field else str(p))
+
+
+# --- nodes ------------------------------------------------------------------------------
 
 
 def node_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(Node.objects.all(), 100).get_page(request.GET.get("page"))
-    return render(request, "nodes/node_list.html", {"page": page})
+    """Every node, filtered and sorted in the database, one page at a time."""
+    form = NodeFilterForm(request.GET or None)
+    qs = Node.objects.select_related("osimage")
+    sort = "name"
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["noderange"]:
+            try:
+                qs = qs.filter(name__in=services.resolve(data["noderange"]))
+            except noderange.NoderangeError as e:
+                form.add_error("noderange", str(e))
+                qs = qs.none()
+        if data["group"]:
+            qs = qs.filter(nodegroup__group__name=data["group"])
+        if data["status"]:
+            qs = qs.filter(status="" if data["status"] == "-" else data["status"])
+        if data["power"]:
+            qs = qs.filter(power="" if data["power"] == "-" else data["power"])
+        sort = data["sort"] or "name"
+    qs = services.with_groups(qs.order_by(SORTS[sort], "sortkey"))
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    sortless = query.copy()
+    sortless.pop("sort", None)
+    return render(
+        request,
+        "nodes/node_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "sortless": sortless.urlencode(),
+            "sort": sort,
+            "buttons": POWER_BUTTONS,
+        },
+    )
+
+
+def node_detail(request: HttpRequest, name: str) -> HttpResponse:
+    node = get_object_or_404(
+        services.with_groups(Node.objects.select_related("osimage")), name=name
+    )
+    attrs = services.node_attrs(node)
+    events = NodeEvent.objects.filter(node=node).select_related("user")[:100]
+    return render(
+        request,
+        "nodes/node_detail.html",
+        {"node": node, "attrs": attrs, "events": events, "buttons": POWER_BUTTONS},
+    )
+
+
+def node_create(request: HttpRequest) -> HttpResponse:
+    _guard(request, "nodes.add_node", "node.create")
+    form = NodeForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            name = form.cleaned_data["name"]
+            try:
+                services.save_nodes(
+                    [(name, form.attrs())],
+                    mode=services.CREATE,
+                    actor=audit.actor_from_request(request),
+                )
+            except services.NodeDataError as e:
+                _apply_problems(form, e)
+            else:
+                messages.success(request, f"Node {name} defined.")
+                return redirect("nodes:detail", name=name)
+    return render(request, "nodes/node_form.html", {"form": form, "node": None})
+
+
+def node_edit(request: HttpRequest, name: str) -> HttpResponse:
+    _guard(request, "nodes.change_node", "node.update", name)
+    node = get_object_or_404(
+        services.with_groups(Node.objects.select_related("osimage")), name=name
+    )
+    if request.method == "POST":
+        form = NodeForm(request.POST, editing=True)
+        if form.is_valid():
+            try:
+                services.save_nodes(
+                    [(name, form.attrs())],
+                    mode=services.UPDATE,
+                    actor=audit.actor_from_request(request),
+                )
+            except services.NodeDataError as e:
+                _apply_problems(form, e)
+            else:
+                messages.success(request, f"Node {name} saved.")
+                return redirect("nodes:detail", name=name)
+    else:
+        initial = services.node_attrs(node)
+        del initial["bmcpassword"]  # never sent back to the browser, not even masked
+        form = NodeForm(initial=initial, editing=True)
+    return render(request, "nodes/node_form.html", {"form": form, "node": node})
+
+
+@action("nodes.delete_node", "node.delete")
+def node_delete(request: HttpRequest, name: str) -> HttpResponse:
+    get_object_or_404(Node, name=name)
+    services.delete_nodes([name], actor=audit.actor_from_request(request))
+    messages.success(request, f"Node {name} deleted.")
+    return redirect("nodes:list")
+
+
+def bulk_edit(request: HttpRequest) -> HttpResponse:
+    """The browser's chdef: attributes set over a noderange, all nodes or none."""
+    _guard(request, "nodes.change_node", "node.update", request.POST.get("noderange", ""))
+    if request.method == "POST":
+        form = BulkEditForm(request.POST)
+        if form.is_valid():
+            try:
+                names = services.resolve(form.cleaned_data["noderange"])
+                report = services.save_nodes(
+                    [(n, form.cleaned_data["changes"]) for n in names],
+                    mode=services.UPDATE,
+                    actor=audit.actor_from_request(request),
+                )
+            except noderange.NoderangeError as e:
+                form.add_error("noderange", str(e))
+            except services.NodeDataError as e:
+                for p in e.problems[:50]:
+                    form.add_error("changes", str(p))
+            else:
+                messages.success(
+                    request,
+                    f"{len(report.changed)} node(s) changed: {noderange.compress(report.changed)}",
+                )
+                return redirect(f"{reverse('nodes:list')}?noderange={form.data['noderange']}")
+    else:
+        picked = request.GET.getlist("node")
+        form = BulkEditForm(
+            initial={"noderange": noderange.compress(picked) or request.GET.get("noderange", "")}
+        )
+    return render(request, "nodes/bulk_edit.html", {"form": form})
+
+
+def csv_import(request: HttpRequest) -> HttpResponse:
+    """Upload → preview (per-row errors) → confirm; the confirm writes every row or none.
+
+    Between preview and confirm the CSV travels in the page encrypted, so BMC passwords in
+    it are never in a form value in clear, nor stored server-side.
+    """
+    _guard(request, "nodes.add_node", "node.import")
+    actor = audit.actor_from_request(request)
+    plan = None
+    payload = ""
+    form = CsvImportForm()
+    if request.method == "POST":
+        if request.POST.get("payload"):
+            try:
+                text = secrets.decrypt(request.POST["payload"], settings.SECRETS_KEYS)
+            except secrets.DecryptionError:
+                messages.error(request, "The preview expired or was altered; upload again.")
+                return redirect("nodes:import")
+            plan = services.plan_csv(text, actor=actor, apply=True)
+            if plan.ok:
+                report = plan.report
+                messages.success(
+                    request,
+                    f"Imported: {len(report.created)} created, {len(report.changed)} updated.",
+                )
+                return redirect("nodes:list")
+        else:
+            form = CsvImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                try:
+                    text = form.csv_text()
+                except ValidationError as e:
+                    form.add_error("file", e)
+                else:
+                    plan = services.plan_csv(text, actor=actor)
+                    if plan.ok:
+                        payload = secrets.encrypt(text, settings.SECRETS_KEYS)
+    return render(
+        request, "nodes/csv_import.html", {"form": form, "plan": plan, "payload": payload}
+    )
+
+
+def _selected(request: HttpRequest, form: PowerForm) -> list[str]:
+    """Ticked names (must exist) or a noderange; NoderangeError/DefError when neither works."""
+    picked = request.POST.getlist("node")
+    if picked:
+        known = set(Node.objects.filter(name__in=picked).values_list("name", flat=True))
+        unknown = [n for n in picked if n not in known]
+        if unknown:
+            raise noderange.UnknownNodesError(unknown)
+        return sorted(known, key=noderange.natural_key)
+    if form.cleaned_data.get("noderange"):
+        return services.resolve(form.cleaned_data["noderange"])
+    raise DefError("select at least one node")
+
+
+def _power_action(request: HttpRequest, command: str, form: PowerForm) -> HttpResponse:
+    back = request.POST.get("next") or reverse("nodes:list")
+    if not back.startswith("/"):
+        back = reverse("nodes:list")
+    if not form.is_valid():
+        messages.error(request, f"{command}: choose a valid action.")
+        return redirect(back)
+    try:
+        names = _selected(request, form)
+        job = services.request_power(
+            command,
+            names,
+            form.cleaned_data["action"],
+            user=request.user,
+            actor=audit.actor_from_request(request),
+        )
+    except (noderange.NoderangeError, DefError) as e:
+        messages.error(request, f"{command}: {e}")
+        return redirect(back)
+    messages.info(
+        request, f"{command} {form.cleaned_data['action']} queued for {len(names)} node(s)."
+    )
+    return redirect("snportal:job_detail", pk=job.pk)
+
+
+@action("nodes.power_node", "node.rpower")
+def power(request: HttpRequest) -> HttpResponse:
+    return _power_action(request, "rpower", PowerForm(request.POST))
+
+
+@action("nodes.power_node", "node.rsetboot")
+def setboot(request: HttpRequest) -> HttpResponse:
+    return _power_action(request, "rsetboot", SetbootForm(request.POST))
+
+
+# --- groups -----------------------------------------------------------------------------
+
+
+def group_list(request: HttpRequest) -> HttpResponse:
+    members = services.group_map()
+    groups = [(g, len(members.get(g.name, []))) for g in Group.objects.all()]
+    return render(request, "nodes/group_list.html", {"groups": groups, "form": GroupForm()})
+
+
+@action("nodes.add_group", "group.create")
+def group_create(request: HttpRequest) -> HttpResponse:
+    form = GroupForm(request.POST)
+    if form.is_valid():
+        name = form.cleaned_data["name"]
+        try:
+            if Group.objects.filter(name=name).exists():
+                raise services.NodeDataError([services.Problem(name, "name", "already exists")])
+            services.save_groups(
+                [(name, {"description": form.cleaned_data["description"]})],
+                mode=services.CREATE,
+                actor=audit.actor_from_request(request),
+            )
+        except services.NodeDataError as e:
+            for p in e.problems:
+                form.add_error("name" if p.attr == "name" else None, p.message)
+        else:
+            messages.success(request, f"Group {name} created.")
+            return redirect("nodes:group_detail", name=name)
+    members = services.group_map()
+    groups = [(g, len(members.get(g.name, []))) for g in Group.objects.all()]
+    return render(request, "nodes/group_list.html", {"groups": groups, "form": form}, status=400)
+
+
+def group_detail(request: HttpRequest, name: str) -> HttpResponse:
+    group = get_object_or_404(Group, name=name)
+    if request.method == "POST":
+        _guard(request, "nodes.change_group", "group.update", name)
+        form = GroupForm(request.POST, editing=True)
+        if form.is_valid():
+            services.save_groups(
+                [(name, {"description": form.cleaned_data["description"]})],
+                mode=services.UPDATE,
+                actor=audit.actor_from_request(request),
+            )
+            messages.success(request, f"Group {name} saved.")
+            return redirect("nodes:group_detail", name=name)
+    else:
+        form = GroupForm(initial={"description": group.description}, editing=True)
+    members = sorted(services.group_map().get(name, []), key=noderange.natural_key)
+    return render(
+        request,
+        "nodes/group_detail.html",
+        {
+            "group": group,
+            "members": members,
+            "compressed": noderange.compress(members),
+            "form": form,
+        },
+    )
+
+
+@action("nodes.delete_group", "group.delete")
+def group_delete(request: HttpRequest, name: str) -> HttpResponse:
+    get_object_or_404(Group, name=name)
+    services.delete_groups([name], actor=audit.actor_from_request(request))
+    messages.success(request, f"Group {name} deleted; its nodes remain.")
+    return redirect("nodes:group_list")
