@@ -1,0 +1,79 @@
+"""``manage.py runlab --nodes N``: simulated BMCs on 127.0.0.1, registered as nodes lab01….
+
+It uses the product as a customer would: the BMCs are real IPMI 2.0 endpoints
+(:mod:`lab.bmcsim`) and the nodes are defined through the same service as ``mkdef``.
+Running it again re-registers the same names with the new ports (idempotent); it runs in
+the foreground until SIGTERM or SIGINT and then stops every process it started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from lab.bmcsim import DEFAULT_PASSWORD, Lab
+from nodes import services
+from snportal import audit
+
+
+class Command(BaseCommand):
+    help = "Start N simulated IPMI BMCs and register them as nodes lab01…labNN in group lab."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--nodes", type=int, default=2, help="how many BMCs (default 2)")
+        parser.add_argument("--base-port", type=int, default=16000, help="first UDP port")
+        parser.add_argument(
+            "--state-dir", default=str(Path(settings.VAR_DIR) / "lab"), help="chassis state"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        n = options["nodes"]
+        if not 1 <= n <= 9999:
+            raise CommandError("--nodes must be from 1 to 9999")
+        password = os.environ.get("SNPORTAL_LAB_BMC_PASSWORD", DEFAULT_PASSWORD)
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        with Lab(options["state_dir"]) as lab:
+            try:
+                bmcs = lab.start(n, options["base_port"], password)
+            except (RuntimeError, ValueError) as e:
+                raise CommandError(f"lab: {e}") from None
+            register(bmcs)
+            first, last = bmcs[0], bmcs[-1]
+            self.stdout.write(
+                f"{n} BMC(s) on 127.0.0.1:{first.port}-{last.port} (user {first.user}); "
+                f"nodes {first.name}..{last.name} in group lab",
+            )
+            self.stdout.write("try: manage.py rpower lab stat")
+            stop.wait()
+            self.stdout.write("stopping the lab")
+
+
+def register(bmcs: list[Any]) -> None:
+    """Define (or redefine) one node per BMC; other attributes of existing nodes stay.
+
+    A node already in group ``lab`` keeps its group list, so groups an operator added
+    survive a restart of the lab.
+    """
+    in_lab = set(services.group_map().get("lab", []))
+    changes = []
+    for b in bmcs:
+        attrs = {
+            "bmc": f"{b.host}:{b.port}",
+            "bmcusername": b.user,
+            "bmcpassword": b.password,
+            "mac": b.mac,
+            "mgt": "ipmi",
+        }
+        if b.name not in in_lab:
+            attrs["groups"] = "lab"
+        changes.append((b.name, attrs))
+    services.save_nodes(changes, mode=services.MERGE, actor=audit.cli_actor())
