@@ -23,7 +23,9 @@ class NodeAdmin(admin.ModelAdmin):
     list_filter = ("status", "power", "mgt")
     search_fields = ("name", "mac", "ip", "bmc")
     exclude = ("bmcpassword_encrypted",)
-    readonly_fields = [f.name for f in Node._meta.fields if f.name != "id"]
+    readonly_fields = [
+        f.name for f in Node._meta.fields if f.name not in ("id", "bmcpassword_encrypted")
+    ]
 
     def has_add_permission(self, request: object) -> bool:
         return False
