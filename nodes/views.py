@@ -123,23 +123,27 @@ def node_detail(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
+def _save(request: HttpRequest, form: NodeForm, name: str, mode: str) -> bool:
+    """Save a valid node form through the CLI's service; problems land on their fields."""
+    if not form.is_valid():
+        return False
+    try:
+        services.save_nodes(
+            [(name, form.attrs())], mode=mode, actor=audit.actor_from_request(request)
+        )
+    except services.NodeDataError as e:
+        _apply_problems(form, e)
+        return False
+    messages.success(request, f"Node {name} saved.")
+    return True
+
+
 def node_create(request: HttpRequest) -> HttpResponse:
     _guard(request, "nodes.add_node", "node.create")
     form = NodeForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            name = form.cleaned_data["name"]
-            try:
-                services.save_nodes(
-                    [(name, form.attrs())],
-                    mode=services.CREATE,
-                    actor=audit.actor_from_request(request),
-                )
-            except services.NodeDataError as e:
-                _apply_problems(form, e)
-            else:
-                messages.success(request, f"Node {name} defined.")
-                return redirect("nodes:detail", name=name)
+    name = request.POST.get("name", "").strip()
+    if request.method == "POST" and _save(request, form, name, services.CREATE):
+        return redirect("nodes:detail", name=name)
     return render(request, "nodes/node_form.html", {"form": form, "node": None})
 
 
@@ -150,18 +154,8 @@ def node_edit(request: HttpRequest, name: str) -> HttpResponse:
     )
     if request.method == "POST":
         form = NodeForm(request.POST, editing=True)
-        if form.is_valid():
-            try:
-                services.save_nodes(
-                    [(name, form.attrs())],
-                    mode=services.UPDATE,
-                    actor=audit.actor_from_request(request),
-                )
-            except services.NodeDataError as e:
-                _apply_problems(form, e)
-            else:
-                messages.success(request, f"Node {name} saved.")
-                return redirect("nodes:detail", name=name)
+        if _save(request, form, name, services.UPDATE):
+            return redirect("nodes:detail", name=name)
     else:
         initial = services.node_attrs(node)
         del initial["bmcpassword"]  # never sent back to the browser, not even masked
