@@ -7,6 +7,11 @@ is xCAT's, not an invention:
   blank lines are ignored, ``#INCLUDE:<name>#`` splices another list in place. Names
   are resolved by the caller (the database holds the lists), so this module stays
   free of storage concerns.
+* **synclists** (in the editor and in exported files): files to place into the image,
+  each written as a shell-style here-document, ``/etc/exports 0644 <<EOF`` followed by
+  the content lines and a line holding only the marker. xCAT's synclist names files on
+  the management node; snportal keeps the content itself so it is versioned with the
+  definition.
 * **exlist**: one pattern per line, relative to the image root (``./usr/share/man*``).
   A pattern matches like ``find . -path PATTERN`` (``*`` also matches ``/``); a
   matching directory is dropped with everything beneath it. A line starting with
@@ -30,7 +35,9 @@ __all__ = [
     "ExlistRule",
     "ListSyntaxError",
     "dpkg_path_filters",
+    "format_synclists",
     "pack_paths",
+    "parse_synclists",
     "parse_exlist",
     "parse_pkglist",
     "validate_synclist_entry",
@@ -41,6 +48,7 @@ _INCLUDE = re.compile(r"^#INCLUDE:(?P<name>[^#]+)#$")
 # (=version, /suite, :arch). Anything else, e.g. "vim nano", is a typo worth stopping.
 _PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._~:=/@-]*$")
 _MODE = re.compile(r"^0?[0-7]{3,4}$")
+_SYNC_HEADER = re.compile(r"^(?P<path>\S+)\s+(?P<mode>\S+)\s+<<(?P<marker>[A-Za-z_][A-Za-z0-9_]*)$")
 
 
 class ListSyntaxError(ValueError):
@@ -264,3 +272,66 @@ def validate_synclist_entry(path: str, mode: str) -> int:
     if not _MODE.match(mode):
         raise ValueError(f"mode {mode!r} must be octal, like 0644")
     return int(mode, 8)
+
+
+def parse_synclists(text: str) -> list[dict[str, str]]:
+    """Read the synclists text format into ``[{"path", "mode", "content"}]``.
+
+    Outside a here-document, blank lines and ``#`` lines are ignored. The content is the
+    lines between the header and the marker, each ending in a newline; the mode is
+    normalised to four digits (``644`` → ``0644``).
+    """
+    entries: list[dict[str, str]] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line_no, line = i + 1, lines[i].strip()
+        i += 1
+        if not line or line.startswith("#"):
+            continue
+        header = _SYNC_HEADER.match(line)
+        if not header:
+            raise ListSyntaxError(
+                line_no, f"expected '<path> <mode> <<EOF', got {line!r}", "synclists"
+            )
+        try:
+            mode = validate_synclist_entry(header["path"], header["mode"])
+        except ValueError as e:
+            raise ListSyntaxError(line_no, str(e), "synclists") from None
+        if any(e["path"] == header["path"] for e in entries):
+            raise ListSyntaxError(line_no, f"{header['path']} is given twice", "synclists")
+        body: list[str] = []
+        while i < len(lines) and lines[i] != header["marker"]:
+            body.append(lines[i])
+            i += 1
+        if i == len(lines):
+            raise ListSyntaxError(
+                line_no, f"no closing {header['marker']!r} line for {header['path']}", "synclists"
+            )
+        i += 1
+        entries.append(
+            {
+                "path": header["path"],
+                "mode": f"{mode:04o}",
+                "content": "".join(f"{b}\n" for b in body),
+            }
+        )
+    return entries
+
+
+def format_synclists(entries: list[dict[str, str]]) -> str:
+    """Write entries in the format :func:`parse_synclists` reads (a round trip).
+
+    The marker is ``EOF`` unless a content line is exactly ``EOF``; then ``EOF1``, ….
+    """
+    blocks = []
+    for entry in entries:
+        content_lines = entry["content"].splitlines()
+        marker, n = "EOF", 0
+        while marker in content_lines:
+            n += 1
+            marker = f"EOF{n}"
+        blocks.append(
+            "\n".join([f"{entry['path']} {entry['mode']} <<{marker}", *content_lines, marker])
+        )
+    return "\n".join(blocks) + ("\n" if blocks else "")

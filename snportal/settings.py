@@ -129,6 +129,8 @@ SECRETS_KEYS = [SECRETS_KEY, *env_list("SNPORTAL_SECRETS_KEYS_OLD", [])]
 
 # --- Paths that other apps read --------------------------------------------------------------
 IMAGES_DIR = env_path("SNPORTAL_IMAGES_DIR", VAR_DIR / "images")
+# Packed versions kept per image (the current one is never pruned).
+IMAGE_VERSIONS_KEEP = env_int("SNPORTAL_IMAGE_VERSIONS_KEEP", 3, minimum=1)
 CONSOLES_DIR = env_path("SNPORTAL_CONSOLES_DIR", VAR_DIR / "consoles")
 
 # --- Static files ----------------------------------------------------------------------------
