@@ -15,34 +15,43 @@ def fill_sortkeys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('images', '0001_initial'),
-        ('nodes', '0001_initial'),
+        ("images", "0001_initial"),
+        ("nodes", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='node',
-            options={'ordering': ['sortkey'], 'permissions': [('power_node', 'Can power nodes on/off and set their boot device'), ('netboot_node', 'Can nodeset and netboot (rinstall) nodes')]},
+            name="node",
+            options={
+                "ordering": ["sortkey"],
+                "permissions": [
+                    ("power_node", "Can power nodes on/off and set their boot device"),
+                    ("netboot_node", "Can nodeset and netboot (rinstall) nodes"),
+                ],
+            },
         ),
         migrations.AddField(
-            model_name='node',
-            name='sortkey',
-            field=models.CharField(db_index=True, default='', editable=False, max_length=400),
+            model_name="node",
+            name="sortkey",
+            field=models.CharField(db_index=True, default="", editable=False, max_length=400),
         ),
         migrations.RunPython(fill_sortkeys, migrations.RunPython.noop),
         migrations.AlterField(
-            model_name='node',
-            name='power',
+            model_name="node",
+            name="power",
             field=models.CharField(blank=True, db_index=True, max_length=16),
         ),
         migrations.AddConstraint(
-            model_name='node',
-            constraint=models.UniqueConstraint(condition=models.Q(('mac', ''), _negated=True), fields=('mac',), name='uniq_node_mac'),
+            model_name="node",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("mac", ""), _negated=True),
+                fields=("mac",),
+                name="uniq_node_mac",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='node',
-            constraint=models.UniqueConstraint(fields=('ip',), name='uniq_node_ip'),
+            model_name="node",
+            constraint=models.UniqueConstraint(fields=("ip",), name="uniq_node_ip"),
         ),
     ]
