@@ -23,7 +23,7 @@ PASSWORD = "jobs-lab-pw"
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     with Lab(tmp_path_factory.mktemp("lab")) as lab:
-        lab.start(6, free_base_port(6), PASSWORD)
+        lab.start(20, free_base_port(20), PASSWORD)
         yield lab
 
 
@@ -56,6 +56,20 @@ def test_an_operator_powers_lab_nodes_on_from_the_browser(
     }
     assert (lab.power("lab01"), lab.power("lab02")) == ("on", "on")
     assert job.log.splitlines() == ["lab01: on", "lab02: on"]
+
+
+def test_an_operator_powers_20_lab_nodes_on_and_sees_each_result(
+    lab: Lab, operator_web: Client
+) -> None:
+    names = [b.name for b in lab.bmcs]
+    register(lab, *names)
+    operator_web.post("/nodes/power/", {"noderange": "lab", "action": "on"})
+    job = Job.objects.get()
+    jobs.run_job(job.pk)
+    html = operator_web.get(f"/jobs/{job.pk}/").content.decode()
+    assert "20 ok, 0 failed" in html
+    assert all(lab.power(n) == "on" for n in names)
+    assert set(Node.objects.values_list("power", flat=True)) == {"on"}
 
 
 def test_a_power_job_caches_the_state_and_writes_events_and_one_audit_row(
