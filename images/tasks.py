@@ -260,11 +260,19 @@ def _packimage(image: OsImage, watch: Watch) -> str:
         OsImage.objects.filter(pk=image.pk).update(current_version=version)
     for name, info in manifest["files"].items():
         watch.log(f"  {name}: {info['size']} bytes, sha256 {info['sha256']}")
-    removed = prune_versions(
-        image.versions_dir, settings.IMAGE_VERSIONS_KEEP, protect={packed.version}
-    )
+    removed = prune_versions(image.versions_dir, 0, protect=_versions_to_keep(image, version))
     if removed:
         ImageVersion.objects.filter(image=image, version__in=removed).delete()
         watch.log(f"packimage: pruned old versions {', '.join(removed)}")
     size = manifest["files"][manifest["root"]]["size"]
     return f"packimage {image.imagename}: version {packed.version}, root {size} bytes"
+
+
+def _versions_to_keep(image: OsImage, current: ImageVersion) -> set[str]:
+    """The newest N by the database's clock (manifests only have whole seconds), and current.
+
+    Directories with no row (left by a pack whose commit failed) are not kept either.
+    """
+    newest = ImageVersion.objects.filter(image=image).order_by("-created", "-id")
+    keep = set(newest.values_list("version", flat=True)[: settings.IMAGE_VERSIONS_KEEP])
+    return keep | {current.version}
