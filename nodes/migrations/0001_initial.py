@@ -6,92 +6,173 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('images', '0001_initial'),
+        ("images", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Group',
+            name="Group",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('description', models.CharField(blank=True, max_length=500)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("description", models.CharField(blank=True, max_length=500)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Node',
+            name="Node",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('mac', models.CharField(blank=True, help_text='aa:bb:cc:dd:ee:ff', max_length=17)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True, protocol='IPv4')),
-                ('bmc', models.CharField(blank=True, help_text='host or host:port (623)', max_length=255)),
-                ('bmcusername', models.CharField(blank=True, max_length=64)),
-                ('bmcpassword_encrypted', models.TextField(blank=True, editable=False)),
-                ('mgt', models.CharField(default='ipmi', max_length=16)),
-                ('cons', models.CharField(blank=True, default='ipmi', max_length=16)),
-                ('serialport', models.PositiveSmallIntegerField(blank=True, default=0, null=True)),
-                ('serialspeed', models.PositiveIntegerField(blank=True, default=115200, null=True)),
-                ('netboot', models.CharField(default='ipxe', max_length=16)),
-                ('servicenode', models.CharField(blank=True, max_length=100)),
-                ('xcatmaster', models.CharField(blank=True, max_length=255)),
-                ('installnic', models.CharField(blank=True, max_length=32)),
-                ('status', models.CharField(blank=True, choices=[('', 'unknown'), ('powering-on', 'Powering On'), ('netbooting', 'Netbooting'), ('booting', 'Booting'), ('booted', 'Booted'), ('failed', 'Failed')], db_index=True, max_length=16)),
-                ('statustime', models.DateTimeField(blank=True, null=True)),
-                ('power', models.CharField(blank=True, max_length=16)),
-                ('powertime', models.DateTimeField(blank=True, null=True)),
-                ('currstate', models.CharField(blank=True, help_text='Boot state (nodeset)', max_length=200)),
-                ('comments', models.TextField(blank=True)),
-                ('osimage', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='nodes', to='images.osimage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("mac", models.CharField(blank=True, help_text="aa:bb:cc:dd:ee:ff", max_length=17)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True, protocol="IPv4")),
+                (
+                    "bmc",
+                    models.CharField(
+                        blank=True, help_text="host or host:port (623)", max_length=255
+                    ),
+                ),
+                ("bmcusername", models.CharField(blank=True, max_length=64)),
+                ("bmcpassword_encrypted", models.TextField(blank=True, editable=False)),
+                ("mgt", models.CharField(default="ipmi", max_length=16)),
+                ("cons", models.CharField(blank=True, default="ipmi", max_length=16)),
+                ("serialport", models.PositiveSmallIntegerField(blank=True, default=0, null=True)),
+                ("serialspeed", models.PositiveIntegerField(blank=True, default=115200, null=True)),
+                ("netboot", models.CharField(default="ipxe", max_length=16)),
+                ("servicenode", models.CharField(blank=True, max_length=100)),
+                ("xcatmaster", models.CharField(blank=True, max_length=255)),
+                ("installnic", models.CharField(blank=True, max_length=32)),
+                (
+                    "status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "unknown"),
+                            ("powering-on", "Powering On"),
+                            ("netbooting", "Netbooting"),
+                            ("booting", "Booting"),
+                            ("booted", "Booted"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        max_length=16,
+                    ),
+                ),
+                ("statustime", models.DateTimeField(blank=True, null=True)),
+                ("power", models.CharField(blank=True, max_length=16)),
+                ("powertime", models.DateTimeField(blank=True, null=True)),
+                (
+                    "currstate",
+                    models.CharField(blank=True, help_text="Boot state (nodeset)", max_length=200),
+                ),
+                ("comments", models.TextField(blank=True)),
+                (
+                    "osimage",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="nodes",
+                        to="images.osimage",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'permissions': [('power_node', 'Can power nodes on/off and set their boot device'), ('netboot_node', 'Can nodeset and netboot (rinstall) nodes')],
+                "ordering": ["name"],
+                "permissions": [
+                    ("power_node", "Can power nodes on/off and set their boot device"),
+                    ("netboot_node", "Can nodeset and netboot (rinstall) nodes"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='NodeGroup',
+            name="NodeGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='nodes.group')),
-                ('node', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='nodes.node')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="nodes.group"
+                    ),
+                ),
+                (
+                    "node",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="nodes.node"),
+                ),
             ],
             options={
-                'ordering': ['position'],
+                "ordering": ["position"],
             },
         ),
         migrations.AddField(
-            model_name='node',
-            name='groups',
-            field=models.ManyToManyField(blank=True, related_name='nodes', through='nodes.NodeGroup', to='nodes.group'),
+            model_name="node",
+            name="groups",
+            field=models.ManyToManyField(
+                blank=True, related_name="nodes", through="nodes.NodeGroup", to="nodes.group"
+            ),
         ),
         migrations.CreateModel(
-            name='NodeEvent',
+            name="NodeEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('time', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('kind', models.CharField(max_length=32)),
-                ('message', models.CharField(max_length=500)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('node', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='nodes.node')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("time", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("kind", models.CharField(max_length=32)),
+                ("message", models.CharField(max_length=500)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                (
+                    "node",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="nodes.node",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-time', '-id'],
-                'indexes': [models.Index(fields=['node', 'time'], name='nodes_nodee_node_id_8fe9c0_idx')],
+                "ordering": ["-time", "-id"],
+                "indexes": [
+                    models.Index(fields=["node", "time"], name="nodes_nodee_node_id_8fe9c0_idx")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='nodegroup',
-            constraint=models.UniqueConstraint(fields=('node', 'group'), name='uniq_node_group'),
+            model_name="nodegroup",
+            constraint=models.UniqueConstraint(fields=("node", "group"), name="uniq_node_group"),
         ),
     ]
