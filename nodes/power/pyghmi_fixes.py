@@ -28,7 +28,17 @@ global, so one assignment covers ``awaitresponse``, ``_cmdwait`` and ``_poller``
   so a wakeup lost to race 2 costs at most ``MAX_SLEEP`` instead of a retry or
   keepalive period. Retry and timeout decisions still use pyghmi's own deadlines.
 
-Measured with ``benchmarks/pyghmi_stall.py`` (numbers in that file's docstring).
+Measured on this 2-core machine against lab BMCs (``benchmarks/pyghmi_stall.py``, and
+``benchmarks/rpower.py`` with the patch removed), unpatched → patched:
+
+* 300 sequential ``get_power()``: 1.5–5.3 s with 1–6 stalls of 0.7–0.95 s → 0.5–0.6 s,
+  no call over 8 ms (race 1: ipmi_sim answers Get Device ID before the caller waits).
+* 50 threads logging in at once: 24.2 s in 12 of 14 rounds → 0.04–0.23 s in every round
+  (race 2; the 0.2 s rounds are one wakeup rescued by ``MAX_SLEEP``).
+* rpower over 1,000 lab BMCs: stat 2.9–3.9 s → 1.5–1.9 s, on 5.1 s → 2.6–2.9 s.
+
+``MAX_SLEEP`` 0.05 s was measured too: same bulk times, slower concurrent calls (p50 60
+vs 48 ms with 50 threads) from the extra wakeups, hence 0.2 s.
 """
 
 from __future__ import annotations
@@ -40,7 +50,7 @@ from pyghmi.ipmi.private import session as _session
 
 __all__ = ["MAX_SLEEP", "apply", "applied", "remove"]
 
-MAX_SLEEP = 0.05
+MAX_SLEEP = 0.2
 _original_io_wait = _session._io_wait
 
 
