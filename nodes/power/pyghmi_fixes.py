@@ -31,9 +31,9 @@ global, so one assignment covers ``awaitresponse``, ``_cmdwait`` and ``_poller``
 Measured on this 2-core machine against lab BMCs (``benchmarks/pyghmi_stall.py``, and
 ``benchmarks/rpower.py`` with the patch removed), unpatched → patched:
 
-* 300 sequential ``get_power()``: 1.5–5.3 s with 1–6 stalls of 0.7–0.95 s → 0.5–0.6 s,
+* 300 sequential ``get_power()``: 1.5–5.3 s with 1–6 stalls of 0.68–0.95 s → 0.5–0.6 s,
   no call over 8 ms (race 1: ipmi_sim answers Get Device ID before the caller waits).
-* 50 threads logging in at once: 24.2 s in 12 of 14 rounds → 0.04–0.23 s in every round
+* 50 threads logging in at once: about 24.2 s in 20 of 26 rounds → 0.04–0.23 s in every round
   (race 2; the 0.2 s rounds are one wakeup rescued by ``MAX_SLEEP``).
 * rpower over 1,000 lab BMCs: stat 2.9–3.9 s → 1.5–1.9 s, on 5.1 s → 2.6–2.9 s.
 
