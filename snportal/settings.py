@@ -133,6 +133,41 @@ IMAGES_DIR = env_path("SNPORTAL_IMAGES_DIR", VAR_DIR / "images")
 IMAGE_VERSIONS_KEEP = env_int("SNPORTAL_IMAGE_VERSIONS_KEEP", 3, minimum=1)
 CONSOLES_DIR = env_path("SNPORTAL_CONSOLES_DIR", VAR_DIR / "consoles")
 
+# --- Console server (manage.py runconsoles) --------------------------------------------------
+CONSOLES_BIND = env_str("SNPORTAL_CONSOLES_BIND", "127.0.0.1")
+CONSOLES_PORT = env_int("SNPORTAL_CONSOLES_PORT", 8001, minimum=1)
+# What browsers connect to (e.g. wss://portal.example.org behind a TLS proxy); empty means
+# ws://<the host the page came from>:CONSOLES_PORT.
+CONSOLES_URL = env_str("SNPORTAL_CONSOLES_URL", "")
+# Browser origins allowed to open consoles; empty means the portal's own address
+# (SNPORTAL_WEB_ADDR, as http://, plus localhost for it) and CSRF_TRUSTED_ORIGINS.
+_web_port = env_str("SNPORTAL_WEB_ADDR", "127.0.0.1:8000").rpartition(":")[2]
+CONSOLES_ORIGINS = env_list(
+    "SNPORTAL_CONSOLES_ORIGINS",
+    [f"http://{h}:{_web_port}" for h in ("127.0.0.1", "localhost", "[::1]")]
+    + CSRF_TRUSTED_ORIGINS,
+)
+# Seconds a console ticket (minted by the web process for one user and console) stays valid.
+CONSOLE_TICKET_SECONDS = env_int("SNPORTAL_CONSOLE_TICKET_SECONDS", 30, minimum=1)
+CONSOLE_LOG_MAX_BYTES = env_int("SNPORTAL_CONSOLE_LOG_MAX_BYTES", 8 * 1024 * 1024, minimum=65536)
+CONSOLE_LOG_KEEP = env_int("SNPORTAL_CONSOLE_LOG_KEEP", 4, minimum=1)
+# Noderange whose consoles connect only while someone watches (the rest capture always).
+CONSOLES_ONDEMAND = env_str("SNPORTAL_CONSOLES_ONDEMAND", "")
+
+# --- Boot service (node-facing; docs/boot-protocol.md) ----------------------------------------
+# The portal as nodes reach it (xCAT's xcatmaster). The lab's qemu nodes see it at
+# 10.0.2.100 through a guestfwd; a node's own xcatmaster attribute overrides it.
+BOOT_URL = env_str("SNPORTAL_BOOT_URL", "http://10.0.2.100")
+# Seconds a node may stay in a boot state before it is marked failed with the last stage.
+BOOT_TIMEOUTS = {
+    "powering-on": env_int("SNPORTAL_TIMEOUT_POWERING_ON", 180, minimum=10),
+    "netbooting": env_int("SNPORTAL_TIMEOUT_NETBOOTING", 300, minimum=10),
+    "booting": env_int("SNPORTAL_TIMEOUT_BOOTING", 600, minimum=10),
+}
+# makedhcp output: dnsmasq configuration and the TFTP directory with the iPXE chain.
+DHCP_DIR = env_path("SNPORTAL_DHCP_DIR", VAR_DIR / "dhcp")
+TFTP_DIR = env_path("SNPORTAL_TFTP_DIR", VAR_DIR / "tftp")
+
 # --- Static files ----------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "staticfiles")

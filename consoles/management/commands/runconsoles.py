@@ -1,0 +1,77 @@
+"""``runconsoles``: the console server (one SOL session per node, websockets for viewers)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from argparse import ArgumentParser
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from consoles.broker import Broker
+from consoles.server import ConsoleServer
+from consoles.services import PortalHooks, StateRecorder, sync_broker
+from consoles.sol import SolRuntime
+
+log = logging.getLogger("consoles")
+
+# New, removed and re-credentialed nodes are picked up this often.
+SYNC_SECONDS = 30.0
+
+
+class Command(BaseCommand):
+    help = "Run the console server: SOL to every IPMI node, websockets on CONSOLES_BIND:PORT."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--bind", default=settings.CONSOLES_BIND)
+        parser.add_argument("--port", type=int, default=settings.CONSOLES_PORT)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        asyncio.run(self.serve(options["bind"], options["port"]))
+
+    async def serve(self, bind: str, port: int) -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        broker = Broker()
+        runtime = SolRuntime()
+        server = ConsoleServer(
+            broker,
+            allowed_origins=settings.CONSOLES_ORIGINS,
+            ticket_max_age=settings.CONSOLE_TICKET_SECONDS,
+            hooks=PortalHooks(),
+        )
+        ws = await server.start(bind, port)
+        self.stdout.write(f"console server on ws://{bind}:{port}/ws/console/<node>")
+        tasks = [
+            loop.create_task(broker.flush_forever()),
+            loop.create_task(self.sync_forever(broker, runtime)),
+        ]
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            ws.close()
+            await ws.wait_closed()
+            await broker.close()
+            broker.flush_logs()
+            runtime.shutdown()
+
+    async def sync_forever(self, broker: Broker, runtime: SolRuntime) -> None:
+        current: dict[str, Any] = {}
+        recorder = StateRecorder()
+        shown = -1
+        while True:
+            try:
+                await sync_broker(broker, runtime, current, recorder)
+            except Exception:  # the database may be restarting; keep the consoles we have
+                log.exception("reading the node list")
+            if len(current) != shown:
+                shown = len(current)
+                self.stdout.write(f"{shown} node consoles")
+            await asyncio.sleep(SYNC_SECONDS)
