@@ -25,6 +25,7 @@ Design choices (``/work/shared/research/pyghmi.md`` and ``ipmisim.md`` have the 
 from __future__ import annotations
 
 import errno
+import resource
 import select
 import socket
 import threading
@@ -76,9 +77,25 @@ _BOOTDEV_WORDS = {
 _CHASSIS_CONTROL = {"off": 0, "on": 1, "cycle": 2, "reset": 3, "softoff": 5}
 # RMCP/ASF Presence Ping (IPMI 2.0 §13.2.3), message tag 0x42
 _ASF_PING = bytes((6, 0, 0xFF, 6, 0, 0, 0x11, 0xBE, 0x80, 0x42, 0, 0))
-_PROBE_BATCH = 512  # sockets open at once, below the usual 1024 fd limit
 
 _login_slots = threading.BoundedSemaphore(LOGIN_CONCURRENCY)
+# pyghmi hands a second Command to the same BMC and credentials the *same* session, so
+# one job logging out would break another job's commands in the same worker process.
+# One driver per BMC at a time; a second job waits (within its own deadline).
+_bmc_locks: dict[tuple[str, int], threading.Lock] = {}
+_bmc_locks_guard = threading.Lock()
+
+
+def _bmc_lock(host: str, port: int) -> threading.Lock:
+    with _bmc_locks_guard:
+        return _bmc_locks.setdefault((host, port), threading.Lock())
+
+
+def _probe_batch_size() -> int:
+    """Sockets to keep open at once: all of them unless the fd limit is low, since each
+    batch of silent BMCs costs one probe timeout."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return max(64, soft - 256) if soft != resource.RLIM_INFINITY else 1 << 16
 
 
 @dataclass(frozen=True)
@@ -121,8 +138,10 @@ class IpmiDriver:
     def __init__(self, target: BmcTarget, *, wait: float = DEFAULT_TIMEOUT - 2) -> None:
         self.target = target
         self.wait = wait  # how long set_power polls for on/off to be reached
-        with _login_slots:
-            try:
+        self._lock = _bmc_lock(target.host, target.port)
+        self._lock.acquire()
+        try:
+            with _login_slots:
                 self._cmd = command.Command(
                     bmc=target.host,
                     port=target.port,
@@ -130,8 +149,12 @@ class IpmiDriver:
                     password=target.password.encode(),
                     keepalive=False,
                 )
-            except pyghmi_exc.PyghmiException as e:
-                raise PowerError(_explain(e, target.address)) from e
+        except pyghmi_exc.PyghmiException as e:
+            self._lock.release()
+            raise PowerError(_explain(e, target.address)) from e
+        except BaseException:
+            self._lock.release()
+            raise
 
     def _raw(self, netfn: int, cmd: int, data: Sequence[int] = ()) -> bytes:
         try:
@@ -215,7 +238,10 @@ class IpmiDriver:
 
     def close(self) -> None:
         """Log out: BMCs hold only a few sessions (ipmi_sim 63) and pyghmi never lets go."""
-        self._cmd.ipmi_session.logout()
+        try:
+            self._cmd.ipmi_session.logout()
+        finally:
+            self._lock.release()
 
 
 def probe(targets: Iterable[BmcTarget], timeout: float = PROBE_TIMEOUT) -> dict[str, str | None]:
@@ -226,8 +252,9 @@ def probe(targets: Iterable[BmcTarget], timeout: float = PROBE_TIMEOUT) -> dict[
     """
     targets = list(targets)
     out: dict[str, str | None] = {}
-    for first in range(0, len(targets), _PROBE_BATCH):
-        out.update(_probe_batch(targets[first : first + _PROBE_BATCH], timeout))
+    batch = _probe_batch_size()
+    for first in range(0, len(targets), batch):
+        out.update(_probe_batch(targets[first : first + batch], timeout))
     return out
 
 

@@ -29,7 +29,7 @@ global, so one assignment covers ``awaitresponse``, ``_cmdwait`` and ``_poller``
   keepalive period. Retry and timeout decisions still use pyghmi's own deadlines.
 
 Measured on this 2-core machine against lab BMCs (``benchmarks/pyghmi_stall.py``, and
-``benchmarks/rpower.py`` with the patch removed), unpatched → patched:
+``rpower()`` run with ``remove()`` called first), unpatched → patched:
 
 * 300 sequential ``get_power()``: 1.5–5.3 s with 1–6 stalls of 0.68–0.95 s → 0.5–0.6 s,
   no call over 8 ms (race 1: ipmi_sim answers Get Device ID before the caller waits).

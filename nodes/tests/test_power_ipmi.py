@@ -12,7 +12,7 @@ import pytest
 
 from lab.bmcsim import Lab
 from nodes.power.base import Result
-from nodes.power.ipmi import BmcTarget, rpower, rsetboot
+from nodes.power.ipmi import BmcTarget, IpmiDriver, rpower, rsetboot
 
 PASSWORD = "power-test-pw"
 
@@ -210,3 +210,40 @@ def test_hung_bmcs_do_not_hold_back_the_others(lab: Lab, dead_bmcs: list[DeadBmc
 def test_results_come_back_in_the_order_of_the_targets(lab: Lab) -> None:
     ts = list(reversed(targets(lab)))
     assert list(rpower(ts, "stat")) == [t.name for t in ts]
+
+
+def test_two_jobs_on_the_same_bmcs_at_once_both_succeed(lab: Lab) -> None:
+    # pyghmi would hand both jobs one shared session, and the first logout would break
+    # the second job's commands.
+    ts = targets(lab)
+    outcomes: list[dict[str, Result]] = []
+    jobs = [threading.Thread(target=lambda: outcomes.append(rpower(ts, "stat"))) for _ in "ab"]
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join()
+    assert [sum(r.ok for r in o.values()) for o in outcomes] == [10, 10]
+
+
+def test_fifty_simultaneous_logins_finish_without_pyghmis_keepalive_stall(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # unpatched pyghmi 1.6.19 takes ~24 s here in most rounds (see pyghmi_fixes)
+    with Lab(tmp_path_factory.mktemp("lab50")) as lab:
+        lab.start(50, free_base_port(50), PASSWORD)
+        for _ in range(3):
+            drivers: list[IpmiDriver] = []
+            logins = [
+                threading.Thread(target=lambda t=t, add=drivers.append: add(IpmiDriver(t)))
+                for t in targets(lab)
+            ]
+            start = time.monotonic()
+            for login in logins:
+                login.start()
+            for login in logins:
+                login.join()
+            elapsed = time.monotonic() - start
+            for driver in drivers:
+                driver.close()
+            assert len(drivers) == 50
+            assert elapsed < 3.0
