@@ -12,20 +12,30 @@
 # State lives in files inside NODEDIR: "power" (0|1) and "boot" (ipmi_sim's words:
 # none, pxe, default (= hard disk), cdrom, bios).
 #
-# Hook: if NODEDIR/hook is executable it is started in the background, detached from
-# ipmi_sim's pipe, after the state file is written:
+# Hook: if NODEDIR/hook is executable, every power change is queued for it and run in
+# the background, detached from ipmi_sim's pipe, after the state file is written:
 #     NODEDIR/hook on|off|reset|softoff       (cwd = NODEDIR, log in NODEDIR/hook.log)
-# The hook must return at once (start qemu with "&") and keeps NODEDIR/power true when
-# the machine changes state on its own (e.g. the guest halts: write 0). It reads
+# Verbs reach the hook one at a time and in the order the BMC received them (queued in
+# NODEDIR/hook.queue, drained under flock on NODEDIR/hook.lock). The hook should return
+# quickly (start qemu with "&"); later verbs wait for it. It keeps NODEDIR/power true
+# when the machine changes state on its own (e.g. the guest halts: write 0), and reads
 # NODEDIR/boot to choose network or disk boot.
 d=$1
 op=$2
 shift 2
 
 hook() {
-    if [ -x "$d/hook" ]; then
-        (cd "$d" && exec ./hook "$1") </dev/null >>"$d/hook.log" 2>&1 &
-    fi
+    [ -x "$d/hook" ] || return 0
+    echo "$1" >>"$d/hook.queue"
+    (
+        cd "$d" || exit 1
+        exec 9>hook.lock
+        flock 9
+        [ -f hook.queue ] || exit 0 # an earlier runner drained it
+        mv hook.queue hook.run
+        while read -r verb; do ./hook "$verb" </dev/null; done <hook.run
+        rm -f hook.run
+    ) </dev/null >>"$d/hook.log" 2>&1 &
 }
 
 case $op in

@@ -106,19 +106,21 @@ def test_chassis_control_answers_well_under_half_a_second(lab: Lab) -> None:
     assert out.splitlines()[0] in ("power:0", "power:1")
 
 
-def test_a_power_change_runs_the_node_hook_in_the_background(tmp_path: Path) -> None:
+def test_power_changes_reach_the_node_hook_in_order(tmp_path: Path) -> None:
     log = tmp_path / "hook-calls"
     hook = f"sh -c 'echo $0 $1 $(cat boot) >> {log}' {{node}} {{verb}}"
     with Lab(tmp_path / "lab", hook=hook) as lab:
         bmc = lab.start(1, free_base_port(1), PASSWORD)[0]
         ipmitool(bmc.port, "chassis", "bootdev", "pxe")
-        ipmitool(bmc.port, "power", "on")
-        ipmitool(bmc.port, "power", "reset")
+        for verb in ("on", "reset", "off", "on"):
+            ipmitool(bmc.port, "power", verb)
         deadline = time.monotonic() + 5
-        while log.read_text().count("\n") < 2 if log.exists() else True:
+        while not log.exists() or log.read_text().count("\n") < 4:
             assert time.monotonic() < deadline, "hook did not run"
             time.sleep(0.05)
-    assert log.read_text().splitlines() == [f"{bmc.name} on pxe", f"{bmc.name} reset pxe"]
+    assert log.read_text().splitlines() == [
+        f"{bmc.name} {verb} pxe" for verb in ("on", "reset", "off", "on")
+    ]
 
 
 def test_bmcs_are_spread_over_processes_of_at_most_per_process(tmp_path: Path) -> None:
