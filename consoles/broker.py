@@ -339,7 +339,10 @@ class Broker:
             await asyncio.sleep(every)
             self.flush_logs()
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = 10.0) -> None:
+        """Stop every console and wait (a while) for the sources to close their sessions."""
+        tasks = list(self._tasks.values())
         for name in list(self.consoles):
             self.remove(name)
-        await asyncio.sleep(0)
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)

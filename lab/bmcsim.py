@@ -62,6 +62,7 @@ class BmcInfo:
     user: str
     password: str
     mac: str
+    sol_port: int | None = None  # the TCP port this BMC's SOL connects to (the node's serial)
 
 
 def node_name(index: int, total: int) -> str:
@@ -133,9 +134,18 @@ class Lab:
         return path.read_text().strip() if path.exists() else "none"
 
     def start(
-        self, n: int, base_port: int = 16000, password: str = DEFAULT_PASSWORD
+        self,
+        n: int,
+        base_port: int = 16000,
+        password: str = DEFAULT_PASSWORD,
+        sol_base_port: int | None = None,
     ) -> list[BmcInfo]:
         """Start ``n`` BMCs on 127.0.0.1 ports ``base_port``…; return how to reach them.
+
+        With ``sol_base_port``, BMC *i* bridges SOL to the node serial console that listens
+        on TCP ``127.0.0.1:sol_base_port + i`` (a qemu ``-serial tcp:…,server=on`` or a
+        scripted fake); ipmi_sim connects as a client, retries every 10 s, and keeps a
+        64 KiB history of what the serial port said.
 
         Nodes start powered off with no boot override. Raises if a process dies or its
         ports are not bound within a few seconds (e.g. a port already in use).
@@ -147,7 +157,15 @@ class Lab:
         if n < 1 or base_port < 1024 or base_port + n > 65536:
             raise ValueError("need n >= 1 and ports within 1024..65535")
         self.bmcs = [
-            BmcInfo(node_name(i, n), "127.0.0.1", base_port + i - 1, "admin", password, lab_mac(i))
+            BmcInfo(
+                node_name(i, n),
+                "127.0.0.1",
+                base_port + i - 1,
+                "admin",
+                password,
+                lab_mac(i),
+                sol_base_port + i - 1 if sol_base_port else None,
+            )
             for i in range(1, n + 1)
         ]
         for bmc in self.bmcs:
@@ -220,6 +238,8 @@ class Lab:
                 f"  chassis_control {_quote(control)}",
                 f"  user 2 true {_quote(bmc.user)} {_quote(bmc.password)} admin 10 md5",
             ]
+            if bmc.sol_port:
+                conf.append(f'  sol "tcp:127.0.0.1:{bmc.sol_port}" 115200 history=65536')
             emu.append(f"mc_add {mc:#04x} 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02")
             emu.append(f"mc_enable {mc:#04x}")
         (sim / "lan.conf").write_text("\n".join(conf) + "\n")
