@@ -77,6 +77,18 @@ class Node(models.Model):
     powertime = models.DateTimeField(null=True, blank=True)
     currstate = models.CharField(max_length=200, blank=True, help_text="Boot state (nodeset)")
     comments = models.TextField(blank=True)
+    # Netboot bookkeeping (docs/boot-protocol.md): the secret the current boot's reports
+    # must carry, the image version that boot was given, and why a boot failed.
+    boot_token = models.CharField(max_length=64, blank=True, editable=False)
+    boot_version = models.ForeignKey(
+        "images.ImageVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="booting_nodes",
+        editable=False,
+    )
+    statusdetail = models.CharField(max_length=500, blank=True, help_text="Why a boot failed")
 
     class Meta:
         ordering = ["sortkey"]
@@ -153,3 +165,25 @@ class NodeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"
+
+
+class UnknownMac(models.Model):
+    """A MAC that asked the boot service for a script but belongs to no node (discovery).
+
+    Operators see these on the nodes pages and register them (``mkdef … mac=``); the node
+    then boots on its next retry.
+    """
+
+    mac = models.CharField(max_length=17, unique=True)
+    first_seen = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(auto_now=True)
+    requests = models.PositiveIntegerField(default=1)
+    uuid = models.CharField(max_length=64, blank=True)
+    serial = models.CharField(max_length=64, blank=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+
+    def __str__(self) -> str:
+        return self.mac

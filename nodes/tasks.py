@@ -36,7 +36,7 @@ def rsetboot_job(ctx: JobContext) -> str:
     return _run(ctx, "rsetboot")
 
 
-def _targets(names: list[str]) -> tuple[list[ipmi.BmcTarget], dict[str, Result], list[Node]]:
+def bmc_targets(names: list[str]) -> tuple[list[ipmi.BmcTarget], dict[str, Result], list[Node]]:
     """BMC targets for the nodes that have one; an explained failure for the others."""
     nodes = {n.name: n for n in Node.objects.filter(name__in=names)}
     targets: list[ipmi.BmcTarget] = []
@@ -64,7 +64,7 @@ def _run(ctx: JobContext, command: str) -> str:
     actor = audit.Actor(**ctx.params["actor"])
     ctx.check_cancel()
     ctx.progress(5, f"{command} {verb}: {len(names)} node(s)")
-    targets, results, nodes = _targets(names)
+    targets, results, nodes = bmc_targets(names)
     drive = ipmi.rpower if command == "rpower" else ipmi.rsetboot
     results.update(drive(targets, verb))
     now = timezone.now()

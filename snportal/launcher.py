@@ -37,7 +37,8 @@ def processes() -> list[tuple[str, list[str]]]:
     if "runconsoles" in commands:
         procs.append(("consoles", manage("runconsoles")))
     if "runlab" in commands and os.environ.get("SNPORTAL_LAB", "1") != "0":
-        procs.append(("lab", manage("runlab", *os.environ.get("SNPORTAL_LAB_ARGS", "").split())))
+        args = os.environ.get("SNPORTAL_LAB_ARGS", "--nodes 2 --qemu").split()
+        procs.append(("lab", manage("runlab", *args)))
     return procs
 
 

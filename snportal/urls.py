@@ -28,6 +28,7 @@ urlpatterns = [
     path("images/", include("images.urls")),
     path("nodes/", include("nodes.urls")),
     path("consoles/", include("consoles.urls")),
+    path("boot/", include("nodes.boot_urls")),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),

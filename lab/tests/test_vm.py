@@ -7,6 +7,8 @@ test itself plays the BMC's SOL client on the serial TCP port.
 from __future__ import annotations
 
 import http.server
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -97,7 +99,8 @@ def test_power_on_netboots_through_ipxe_and_power_off_stops_the_vm(
     )
     (node / "boot").write_text("pxe\n")
     vm.set_power_file(node, True)
-    hook = subprocess.Popen([sys.executable, str(VM_PY), str(node), "on"])
+    # Own session, as under ipmi_sim: the cleanup below can kill the hook and its qemu together.
+    hook = subprocess.Popen([sys.executable, str(VM_PY), str(node), "on"], start_new_session=True)
     try:
         deadline = time.monotonic() + 10
         while True:  # the serial server appears once qemu runs (wait=on: guest waits for us)
@@ -120,10 +123,5 @@ def test_power_on_netboots_through_ipxe_and_power_off_stops_the_vm(
         assert vm.running_pid(node) is None
     finally:
         if hook.poll() is None:
-            hook.kill()
-        pid = vm.running_pid(node)
-        if pid:
-            import os
-            import signal
-
-            os.kill(pid, signal.SIGKILL)
+            os.killpg(hook.pid, signal.SIGKILL)
+            hook.wait()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from argparse import ArgumentParser
 from pathlib import Path
@@ -18,8 +19,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from lab import vm
 from lab.bmcsim import DEFAULT_PASSWORD, Lab
-from nodes import services
+from nodes import dhcp, services
 from snportal import audit
 
 
@@ -32,6 +34,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--state-dir", default=str(Path(settings.VAR_DIR) / "lab"), help="chassis state"
         )
+        parser.add_argument(
+            "--qemu",
+            action="store_true",
+            help="back each BMC with a qemu VM that netboots through iPXE (SOL = its serial)",
+        )
+        parser.add_argument("--sol-base-port", type=int, default=17000, help="first serial port")
+        parser.add_argument("--memory", type=int, default=1024, help="MiB per qemu node")
+        parser.add_argument(
+            "--portal",
+            default=os.environ.get("SNPORTAL_WEB_ADDR", "127.0.0.1:8000"),
+            help="host:port of the portal on this machine (the VMs reach it via guestfwd)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         n = options["nodes"]
@@ -41,11 +55,25 @@ class Command(BaseCommand):
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-        with Lab(options["state_dir"]) as lab:
+        qemu = options["qemu"]
+        hook = f"{sys.executable} {vm.__file__} {{dir}} {{verb}}" if qemu else None
+        with Lab(options["state_dir"], hook=hook) as lab:
             try:
-                bmcs = lab.start(n, options["base_port"], password)
+                bmcs = lab.start(
+                    n,
+                    options["base_port"],
+                    password,
+                    sol_base_port=options["sol_base_port"] if qemu else None,
+                )
             except (RuntimeError, ValueError) as e:
                 raise CommandError(f"lab: {e}") from None
+            if qemu:
+                accel = self._configure_vms(lab, bmcs, options)
+                self.stdout.write(
+                    f"qemu nodes ({accel}, {options['memory']} MiB) netboot from "
+                    f"http://{options['portal']} via 10.0.2.100; serial → SOL on ports "
+                    f"{bmcs[0].sol_port}-{bmcs[-1].sol_port}"
+                )
             register(bmcs)
             first, last = bmcs[0], bmcs[-1]
             self.stdout.write(
@@ -55,6 +83,27 @@ class Command(BaseCommand):
             self.stdout.write("try: manage.py rpower lab stat")
             stop.wait()
             self.stdout.write("stopping the lab")
+
+    def _configure_vms(self, lab: Lab, bmcs: list[Any], options: dict[str, Any]) -> str:
+        """Write each node's VM settings and the lab's TFTP directory (iPXE chain script)."""
+        state = Path(options["state_dir"]).resolve()
+        tftp = state / "tftp"
+        dhcp.write_tftp_dir(tftp, f"http://{vm.GUEST_PORTAL}")
+        accel = vm.probe_accel(state / "accel")
+        for b in bmcs:
+            vm.configure(
+                lab.node_dir(b.name),
+                vm.VmConfig(
+                    name=b.name,
+                    mac=b.mac,
+                    serial_port=b.sol_port,
+                    portal=options["portal"],
+                    tftp_dir=str(tftp),
+                    memory_mb=options["memory"],
+                    accel=accel,
+                ),
+            )
+        return accel
 
 
 def register(bmcs: list[Any]) -> None:

@@ -1,0 +1,397 @@
+"""Netboot: nodeset, rinstall, the boot service's decisions and status reports.
+
+The web views under ``/boot/`` (node-facing, no login) and the verbs ``nodeset``,
+``rinstall``/``rnetboot`` all come here. Bulk changes are a few queries for any number of
+nodes (one UPDATE per target state, one INSERT of events), because xCAT's nodeset of 2,500
+nodes took minutes with one round trip per node.
+
+Boot states (``currstate``, xCAT's words): ``netboot <imagename>``, ``boot`` (local disk),
+``offline``. Statuses: ``powering-on → netbooting → booting → booted``, or ``failed`` with
+a reason in ``statusdetail``. Every step is a node event.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from images.models import OsImage
+from nodes import ipxe, noderange, services
+from nodes.models import Node, NodeEvent, UnknownMac
+from nodes.power import ipmi
+from nodes.power.base import Result
+from snportal import audit
+from snportal.defs import DefError
+from snportal.jobs import JobContext
+from snportal.models import Job
+
+REPORTED = ("netbooting", "booting", "booted", "failed")
+NODESET_TARGETS = ("boot", "offline", "stat", "osimage=<imagename>")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What nodeset was asked: a boot state and, for netboot, the image."""
+
+    currstate: str
+    image: OsImage | None = None
+
+
+def parse_target(text: str) -> Target | None:
+    """``osimage=NAME`` | ``boot`` | ``offline``; None for ``stat``. Raises DefError."""
+    word = text.strip()
+    if word == "stat":
+        return None
+    if word in ("boot", "offline"):
+        return Target(word)
+    if word.startswith("osimage="):
+        name = word.split("=", 1)[1]
+        image = OsImage.objects.select_related("current_version").filter(imagename=name).first()
+        if image is None:
+            raise DefError(f"nodeset: no osimage named {name!r} (lsdef -t osimage lists them)")
+        return Target(f"netboot {name}", image)
+    raise DefError(f"nodeset: unknown boot state {word!r}; use {', '.join(NODESET_TARGETS)}")
+
+
+def nodeset(names: Sequence[str], target_text: str, *, actor: audit.Actor) -> dict[str, Result]:
+    """Set the next network boot of ``names``; per-node results, refusals with reasons."""
+    target = parse_target(target_text)
+    nodes = list(Node.objects.filter(name__in=names).only("id", "name", "mac", "currstate"))
+    by_name = {n.name: n for n in nodes}
+    results: dict[str, Result] = {}
+    if target is None:
+        for name in names:
+            node = by_name.get(name)
+            results[name] = (
+                Result(True, value=node.currstate or "boot")
+                if node
+                else Result(False, error="no such node")
+            )
+        return results
+    image_error = ""
+    if target.image is not None and target.image.current_version_id is None:
+        image_error = (
+            f"osimage {target.image.imagename} has no packed version: run packimage "
+            f"{target.image.imagename} first"
+        )
+    ok: list[Node] = []
+    for name in names:
+        node = by_name.get(name)
+        if node is None:
+            results[name] = Result(False, error="no such node")
+        elif image_error:
+            results[name] = Result(False, error=image_error)
+        elif target.image is not None and not node.mac:
+            results[name] = Result(
+                False, error=f"no MAC address: set it with chdef -t node -o {name} mac=…"
+            )
+        else:
+            results[name] = Result(True, value=target.currstate)
+            ok.append(node)
+    with transaction.atomic():
+        fields: dict[str, object] = {"currstate": target.currstate, "boot_token": ""}
+        if target.image is not None:
+            fields["osimage"] = target.image
+        Node.objects.filter(pk__in=[n.pk for n in ok]).update(**fields)
+        services.add_events(
+            ok,
+            "nodeset",
+            f"nodeset {target.currstate}",
+            {"currstate": target.currstate},
+            user_id=actor.user_id,
+        )
+        failed = [n for n in names if not results[n].ok]
+        audit.record(
+            "node.nodeset",
+            actor=actor,
+            object_type="node",
+            object_name=noderange.compress(names),
+            after={"currstate": target.currstate, "nodes": len(names)},
+            outcome="failure" if failed else "success",
+            message=(
+                f"{len(ok)} set, {len(failed)} refused"
+                + (f": {results[failed[0]].error}" if failed else "")
+            ),
+        )
+    return results
+
+
+def rinstall_job(ctx: JobContext) -> str:
+    """rinstall/rnetboot: nodeset, next boot from the network, power boot (on or reset)."""
+    from nodes import tasks
+
+    names: list[str] = ctx.params["nodes"]
+    actor = audit.Actor(**ctx.params["actor"])
+    target = ctx.params.get("target") or ""
+    ctx.progress(5, f"nodeset {target or '(keep)'}")
+    if target:
+        results = nodeset(names, target, actor=actor)
+    else:
+        results = {n: Result(True, value="netboot") for n in names}
+    ready = [n for n in names if results[n].ok]
+    ctx.log("\n".join(f"{n}: {_line(results[n])}" for n in names if not results[n].ok))
+    ctx.check_cancel()
+    ctx.progress(30, "next boot device: network")
+    bmcs, refused, _ = tasks.bmc_targets(ready)
+    results.update(refused)
+    boot = ipmi.rsetboot(bmcs, "net")
+    ctx.check_cancel()
+    powered = [t for t in bmcs if boot[t.name].ok]
+    for t in bmcs:
+        if not boot[t.name].ok:
+            results[t.name] = Result(False, error=f"rsetboot net: {boot[t.name].error}")
+    ctx.progress(60, "power boot")
+    power = ipmi.rpower(powered, "boot")
+    now = timezone.now()
+    started = [t.name for t in powered if power[t.name].ok]
+    for t in powered:
+        r = power[t.name]
+        results[t.name] = (
+            Result(True, value=f"{r.value}: powering-on")
+            if r.ok
+            else Result(False, error=f"rpower boot: {r.error}")
+        )
+    started_nodes = list(Node.objects.filter(name__in=started))
+    Node.objects.filter(name__in=started).update(
+        status=Node.Status.POWERING_ON, statustime=now, statusdetail="", power="on", powertime=now
+    )
+    services.add_events(
+        started_nodes, "status", "powering-on (rinstall)", {"job": ctx.pk}, user_id=actor.user_id
+    )
+    ctx.set_results(
+        {
+            n: {"ok": True, "value": results[n].value}
+            if results[n].ok
+            else {"ok": False, "error": results[n].error}
+            for n in names
+        }
+    )
+    ctx.log("\n".join(f"{n}: {_line(results[n])}" for n in names))
+    failed = [n for n in names if not results[n].ok]
+    summary = f"rinstall: {len(started)} powering on, {len(failed)} failed"
+    audit.record(
+        "node.rinstall",
+        actor=actor,
+        object_type="node",
+        object_name=noderange.compress(names),
+        after={"target": target, "nodes": len(names), "job": ctx.pk},
+        outcome="failure" if failed else "success",
+        message=summary,
+    )
+    return summary
+
+
+def _line(r: Result) -> str:
+    return r.value if r.ok else f"Error: {r.error}"
+
+
+# --- The boot service ----------------------------------------------------------------------
+
+
+def boot_base(node: Node) -> str:
+    """The portal as this node reaches it: its xcatmaster, else the BOOT_URL setting."""
+    if node.xcatmaster:
+        master = node.xcatmaster
+        return master if "://" in master else f"http://{master}"
+    return settings.BOOT_URL
+
+
+def script_for(mac_text: str, *, uuid: str = "", serial: str = "", address: str | None) -> str:
+    """The iPXE script for whoever has this MAC (records unknown MACs)."""
+    mac = ipxe.normalize_mac(mac_text)
+    if mac is None:
+        return "#!ipxe\necho snportal: the boot request carried no valid MAC address\nexit\n"
+    node = Node.objects.select_related("osimage__current_version").filter(mac=mac).first()
+    if node is None:
+        _record_unknown(mac, uuid=uuid, serial=serial, address=address)
+        return ipxe.unknown_script(mac)
+    state = node.currstate or "boot"
+    if state == "offline":
+        services.add_events([node], "boot", "script served: offline (halt)")
+        return ipxe.offline_script(node.name)
+    if not state.startswith("netboot"):
+        services.add_events([node], "boot", "script served: local boot")
+        return ipxe.local_boot_script(node.name)
+    image = node.osimage
+    version = image.current_version if image else None
+    if version is None:
+        reason = "netboot requested but its osimage has no packed version (run packimage)"
+        _fail(node, reason)
+        return f"#!ipxe\necho snportal: {node.name}: {reason}\nexit\n"
+    token = secrets.token_urlsafe(24)
+    now = timezone.now()
+    Node.objects.filter(pk=node.pk).update(
+        boot_token=token,
+        boot_version=version,
+        status=Node.Status.POWERING_ON,
+        statustime=now,
+        statusdetail="",
+    )
+    base = boot_base(node)
+    query = f"?node={quote(node.name)}&t={token}"
+    cmdline = ipxe.kernel_cmdline(
+        node=node.name,
+        status_url=f"{base.rstrip('/')}/boot/status",
+        token=token,
+        root_url=ipxe.artifact_url(base, image.imagename, version.version, version.root) + query,
+        sha256=version.files[version.root]["sha256"],
+        rootfmt=version.rootfmt,
+        mac=mac,
+        serialport=node.serialport,
+        serialspeed=node.serialspeed,
+        addkcmdline=image.addkcmdline,
+    )
+    services.add_events(
+        [node],
+        "boot",
+        f"script served: netboot {image.imagename} version {version.version}",
+        {"image": image.imagename, "version": version.version, "address": address},
+    )
+    return ipxe.netboot_script(
+        node=node.name,
+        image=image.imagename,
+        kernel_url=ipxe.artifact_url(base, image.imagename, version.version, "kernel") + query,
+        initrd_url=ipxe.artifact_url(base, image.imagename, version.version, "initrd") + query,
+        cmdline=cmdline,
+    )
+
+
+def _record_unknown(mac: str, *, uuid: str, serial: str, address: str | None) -> None:
+    from django.db.models import F
+
+    updated = UnknownMac.objects.filter(mac=mac).update(
+        requests=F("requests") + 1,
+        last_seen=timezone.now(),
+        uuid=uuid[:64],
+        serial=serial[:64],
+        address=address,
+    )
+    if not updated:
+        UnknownMac.objects.get_or_create(
+            mac=mac, defaults={"uuid": uuid[:64], "serial": serial[:64], "address": address}
+        )
+
+
+def _token_matches(node: Node, token: str) -> bool:
+    return bool(node.boot_token) and hmac.compare_digest(node.boot_token, token)
+
+
+def artifact_path(image: str, version: str, filename: str, node_name: str, token: str) -> Path:
+    """The file a booting node may download; raises PermissionError otherwise.
+
+    Only a node whose current boot was given this version, presenting that boot's token,
+    gets its files: an image can carry secrets (a service node's credentials).
+    """
+    node = Node.objects.filter(name=node_name).select_related("boot_version__image").first()
+    if node is None or not _token_matches(node, token):
+        raise PermissionError("unknown node or stale boot token")
+    v = node.boot_version
+    if v is None or v.image.imagename != image or v.version != version:
+        raise PermissionError("this boot was not given that image version")
+    if filename not in v.files:
+        raise FileNotFoundError(filename)
+    stage = {"kernel": "kernel", "initrd": "initrd"}.get(filename, "root image")
+    services.add_events([node], "boot", f"{stage} requested", {"file": filename})
+    return v.path / filename
+
+
+def accept_report(node_name: str, token: str, status: str, reason: str) -> bool:
+    """A status report from a booting node; False (and an event) for a wrong token."""
+    node = Node.objects.filter(name=node_name).first()
+    if node is None:
+        return False
+    if status not in REPORTED or not _token_matches(node, token):
+        services.add_events(
+            [node], "rejected", f"status report refused: {status!r} with a wrong or stale token"
+        )
+        return False
+    detail = reason[:500] if status == "failed" else ""
+    Node.objects.filter(pk=node.pk, boot_token=token).update(
+        status=status, statustime=timezone.now(), statusdetail=detail
+    )
+    message = f"{status}: {detail}" if detail else status
+    services.add_events([node], "status", message, {"reported": True})
+    return True
+
+
+def _fail(node: Node, reason: str) -> None:
+    Node.objects.filter(pk=node.pk).update(
+        status=Node.Status.FAILED, statustime=timezone.now(), statusdetail=reason[:500]
+    )
+    services.add_events([node], "status", f"failed: {reason}")
+
+
+def mark_stuck(now: datetime | None = None) -> list[str]:
+    """Mark failed the nodes that stayed too long in a boot state, naming the last stage."""
+    now = now or timezone.now()
+    stuck: dict[str, list[int]] = defaultdict(list)
+    for status, seconds in settings.BOOT_TIMEOUTS.items():
+        for pk in Node.objects.filter(
+            status=status, statustime__lt=now - timedelta(seconds=seconds)
+        ).values_list("pk", flat=True):
+            stuck[status].append(pk)
+    names: list[str] = []
+    for status, pks in stuck.items():
+        last = dict(
+            NodeEvent.objects.filter(node_id__in=pks, kind__in=("boot", "status"))
+            .order_by("node_id", "-time", "-id")
+            .distinct("node_id")
+            .values_list("node_id", "message")
+        )
+        for pk in pks:
+            seconds = settings.BOOT_TIMEOUTS[status]
+            reason = (
+                f"no progress for {seconds} s while {status}; last stage: "
+                f"{last.get(pk, 'none recorded')}"
+            )
+            if Node.objects.filter(pk=pk, status=status).update(
+                status=Node.Status.FAILED, statustime=now, statusdetail=reason[:500]
+            ):
+                node = Node.objects.get(pk=pk)
+                services.add_events([node], "status", f"failed: {reason}")
+                names.append(node.name)
+    return names
+
+
+def mark_stuck_task() -> str:
+    """django-q2 schedule body (every minute)."""
+    names = mark_stuck()
+    return f"{len(names)} node(s) marked failed" + (f": {', '.join(names[:20])}" if names else "")
+
+
+def start_rinstall(
+    names: Sequence[str], target: str, *, actor: audit.Actor, user: Any = None
+) -> Job:
+    """Queue rinstall as a job (web) — after checking the target, so errors come at once."""
+    from snportal import jobs
+
+    if not names:
+        raise DefError("rinstall: no nodes selected")
+    if target:
+        parsed = parse_target(target)
+        if parsed is None or parsed.image is None:
+            raise DefError("rinstall: give osimage=<imagename>")
+        if parsed.image.current_version_id is None:
+            raise DefError(
+                f"osimage {parsed.image.imagename} has no packed version: run packimage "
+                f"{parsed.image.imagename} first"
+            )
+    return jobs.enqueue(
+        "rinstall",
+        "nodes.netboot.rinstall_job",
+        target=f"{noderange.compress(names)} {target}".strip(),
+        params={"nodes": list(names), "target": target, "actor": actor.__dict__},
+        user=user,
+        actor=actor,
+    )

@@ -1,0 +1,172 @@
+"""End to end: a busybox image is built and packed, ``rinstall`` netboots a qemu lab node
+through its simulated BMC, and the node reports ``booted`` — real iPXE, real HTTP from the
+portal (pytest-django's live server), a real kernel, real status reports with the boot token.
+
+Nothing of ours is faked: the BMC is ipmi_sim speaking IPMI to pyghmi, its power button
+starts qemu (lab/vm.py), the VM's firmware PXE-boots under ``restrict=on`` and reaches the
+portal only through qemu's guestfwd.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import stat
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from images import services as image_services
+from images.models import OsImage
+from images.tests.factories import ACTOR, make_image
+from lab import vm
+from lab.bmcsim import Lab
+from lab.management.commands.runlab import register
+from nodes import dhcp
+from nodes.models import Node, NodeEvent, UnknownMac
+from nodes.tests.test_power_ipmi import free_base_port
+from snportal import jobs
+
+pytestmark = pytest.mark.django_db(transaction=True)
+IMAGE = "busybox-x86_64-netboot-compute"
+BOOT_DEADLINE = 120  # seconds from rinstall to booted (issue 5)
+
+
+def build(image: OsImage, kind: str) -> None:
+    job = image_services.start_build(image, kind, actor=ACTOR, submit=False)
+    jobs.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.log[-3000:] + job.error
+
+
+@pytest.fixture
+def packed_image(settings: Any, tmp_path: Path) -> OsImage:
+    settings.IMAGES_DIR = tmp_path / "images"
+    image = make_image(IMAGE)
+    build(image, "genimage")
+    build(image, "packimage")
+    image.refresh_from_db()
+    return image
+
+
+@pytest.fixture
+def qemu_lab(live_server: Any, tmp_path: Path):
+    """Two lab BMCs backed by qemu VMs that netboot from the live portal."""
+    state = tmp_path / "lab"
+    tftp = state / "tftp"
+    dhcp.write_tftp_dir(tftp, f"http://{vm.GUEST_PORTAL}")
+    portal = live_server.url.removeprefix("http://")
+    hook = f"{sys.executable} {vm.__file__} {{dir}} {{verb}}"
+    lab = Lab(state, hook=hook)
+    base = free_base_port(2)
+    bmcs = lab.start(2, base, "lab-e2e-pw", sol_base_port=free_tcp_base(2))
+    accel = vm.probe_accel(state / "accel")
+    for b in bmcs:
+        vm.configure(
+            lab.node_dir(b.name),
+            vm.VmConfig(b.name, b.mac, b.sol_port, portal, str(tftp), memory_mb=256, accel=accel),
+        )
+    register(bmcs)
+    try:
+        yield lab
+    finally:
+        for b in bmcs:
+            pid = vm.running_pid(lab.node_dir(b.name))
+            if pid:
+                os.kill(pid, 9)
+        lab.stop()
+
+
+def free_tcp_base(n: int) -> int:
+    """A base port with ``n`` free TCP ports on 127.0.0.1 (the VMs' serial consoles)."""
+    for _ in range(50):
+        base = random.randrange(30000, 60000 - n)
+        socks = []
+        try:
+            for port in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free TCP port range")
+
+
+def wait_for_status(name: str, wanted: set[str], seconds: float) -> Node:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        node = Node.objects.get(name=name)
+        if node.status in wanted:
+            return node
+        time.sleep(0.5)
+    events = list(NodeEvent.objects.filter(node__name=name).order_by("time"))
+    raise AssertionError(
+        f"{name} is {node.status!r} after {seconds} s; timeline: "
+        + "; ".join(f"{e.kind}: {e.message}" for e in events)
+    )
+
+
+def timeline(name: str) -> list[str]:
+    return [e.message for e in NodeEvent.objects.filter(node__name=name).order_by("time", "id")]
+
+
+def test_rinstall_netboots_a_lab_node_to_booted(packed_image: OsImage, qemu_lab: Lab) -> None:
+    started = time.monotonic()
+    call_command("rinstall", "lab01", f"osimage={IMAGE}")
+    node = wait_for_status("lab01", {"booted", "failed"}, BOOT_DEADLINE)
+    elapsed = time.monotonic() - started
+    assert node.status == "booted", node.statusdetail
+    assert node.currstate == f"netboot {IMAGE}"
+    stages = timeline("lab01")
+    order = [
+        "powering-on (rinstall)",
+        f"script served: netboot {IMAGE}",
+        "kernel requested",
+        "initrd requested",
+        "netbooting",
+        "root image requested",
+        "booting",
+        "booted",
+    ]
+    positions = [next(i for i, m in enumerate(stages) if m.startswith(s)) for s in order]
+    assert positions == sorted(positions), stages
+    print(f"\nrinstall → booted (busybox, TCG): {elapsed:.1f} s")
+
+
+def test_a_corrupted_root_image_fails_with_checksum_mismatch(
+    packed_image: OsImage, qemu_lab: Lab
+) -> None:
+    version = packed_image.current_version
+    root = version.path / version.root
+    root.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    with root.open("r+b") as f:
+        f.seek(100)
+        f.write(b"corrupted!")
+    call_command("rinstall", "lab02", f"osimage={IMAGE}")
+    node = wait_for_status("lab02", {"booted", "failed"}, BOOT_DEADLINE)
+    assert node.status == "failed"
+    assert node.statusdetail == "checksum mismatch"
+
+
+def test_nodeset_refuses_an_image_without_a_packed_version(qemu_lab: Lab, capsys) -> None:
+    make_image("busybox-x86_64-netboot-unpacked")
+    with pytest.raises(CommandError, match="1 of 1 node"):
+        call_command("nodeset", "lab01", "osimage=busybox-x86_64-netboot-unpacked")
+    assert "run packimage busybox-x86_64-netboot-unpacked first" in capsys.readouterr().err
+
+
+def test_an_unknown_mac_is_recorded_and_told_so(client) -> None:
+    response = client.get("/boot/ipxe", {"mac": "52-54-00-ff-ee-01", "serial": "SN1"})
+    assert response.status_code == 200
+    assert b"unknown node with MAC 52:54:00:ff:ee:01" in response.content
+    assert UnknownMac.objects.get(mac="52:54:00:ff:ee:01").serial == "SN1"
