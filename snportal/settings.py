@@ -167,6 +167,9 @@ BOOT_TIMEOUTS = {
 # makedhcp output: dnsmasq configuration and the TFTP directory with the iPXE chain.
 DHCP_DIR = env_path("SNPORTAL_DHCP_DIR", VAR_DIR / "dhcp")
 TFTP_DIR = env_path("SNPORTAL_TFTP_DIR", VAR_DIR / "tftp")
+# Behind nginx: the internal location that maps to IMAGES_DIR (e.g. /protected-images);
+# the portal then answers artifact requests with X-Accel-Redirect and nginx sends the file.
+BOOT_ACCEL_REDIRECT = env_str("SNPORTAL_BOOT_ACCEL_REDIRECT", "")
 
 # --- Static files ----------------------------------------------------------------------------
 STATIC_URL = "/static/"
