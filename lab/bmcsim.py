@@ -156,6 +156,10 @@ class Lab:
             raise RuntimeError("ipmi_sim not found: apt-get install openipmi")
         if n < 1 or base_port < 1024 or base_port + n > 65536:
             raise ValueError("need n >= 1 and ports within 1024..65535")
+        # IPMI 2.0 allows 20 bytes, but ipmi_sim (2.0.33) rejects every login with a
+        # 20-character password: measured, 19 is the longest that works.
+        if not 1 <= len(password) <= 19 or not password.isascii():
+            raise ValueError("the lab BMC password must be 1 to 19 ASCII characters")
         self.bmcs = [
             BmcInfo(
                 node_name(i, n),

@@ -140,6 +140,11 @@ def test_stop_leaves_no_ipmi_sim_process_behind(tmp_path: Path) -> None:
     assert lab.pids == []
 
 
+def test_a_password_ipmi_sim_cannot_check_is_refused_before_starting(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="1 to 19 ASCII characters"):
+        Lab(tmp_path).start(1, free_base_port(1), "x" * 20)
+
+
 def test_node_names_are_zero_padded_to_the_lab_size() -> None:
     assert [node_name(1, 9), node_name(7, 120), node_name(1000, 1000)] == [
         "lab01",
