@@ -54,7 +54,7 @@ def ipxe_script(request: HttpRequest) -> HttpResponse:
 def artifact(request: HttpRequest, image: str, version: str, filename: str) -> HttpResponse:
     """A version's kernel, initrd or root image, for the node whose boot was given it."""
     try:
-        path = netboot.artifact_path(
+        path, sha256 = netboot.artifact_path(
             image, version, filename, request.GET.get("node", ""), request.GET.get("t", "")
         )
     except PermissionError as exc:
@@ -67,7 +67,7 @@ def artifact(request: HttpRequest, image: str, version: str, filename: str) -> H
         return HttpResponseNotFound(
             "image version files are missing on disk\n", content_type="text/plain"
         )
-    etag = f'"{_sha256_of(path)}"'
+    etag = f'"{sha256}"'
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponse(status=304)
         response["ETag"] = etag
@@ -79,14 +79,6 @@ def artifact(request: HttpRequest, image: str, version: str, filename: str) -> H
         response["ETag"] = etag
         return response
     return _serve(request, path, etag)
-
-
-def _sha256_of(path: Path) -> str:
-    """The sha256 packimage recorded in the version's manifest (no hashing per request)."""
-    import json
-
-    manifest = json.loads((path.parent / "manifest.json").read_text())
-    return manifest["files"][path.name]["sha256"]
 
 
 def _serve(request: HttpRequest, path: Path, etag: str) -> HttpResponse:

@@ -287,8 +287,10 @@ def _token_matches(node: Node, token: str) -> bool:
     return bool(node.boot_token) and hmac.compare_digest(node.boot_token, token)
 
 
-def artifact_path(image: str, version: str, filename: str, node_name: str, token: str) -> Path:
-    """The file a booting node may download; raises PermissionError otherwise.
+def artifact_path(
+    image: str, version: str, filename: str, node_name: str, token: str
+) -> tuple[Path, str]:
+    """The file a booting node may download, and its sha256; PermissionError otherwise.
 
     Only a node whose current boot was given this version, presenting that boot's token,
     gets its files: an image can carry secrets (a service node's credentials).
@@ -303,7 +305,7 @@ def artifact_path(image: str, version: str, filename: str, node_name: str, token
         raise FileNotFoundError(filename)
     stage = {"kernel": "kernel", "initrd": "initrd"}.get(filename, "root image")
     services.add_events([node], "boot", f"{stage} requested", {"file": filename})
-    return v.path / filename
+    return v.path / filename, v.files[filename]["sha256"]
 
 
 def accept_report(node_name: str, token: str, status: str, reason: str) -> bool:

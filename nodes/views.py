@@ -15,6 +15,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from images.models import OsImage
+from nodes import netboot as netboot_service
 from nodes import noderange, services
 from nodes.forms import (
     SORTS,
@@ -26,7 +28,7 @@ from nodes.forms import (
     PowerForm,
     SetbootForm,
 )
-from nodes.models import Group, Node, NodeEvent
+from nodes.models import Group, Node, NodeEvent, UnknownMac
 from snportal import audit
 from snportal.actions import action, require_perm
 from snportal.defs import DefError
@@ -112,10 +114,13 @@ def node_list(request: HttpRequest) -> HttpResponse:
 
 def node_detail(request: HttpRequest, name: str) -> HttpResponse:
     node = get_object_or_404(
-        services.with_groups(Node.objects.select_related("osimage")), name=name
+        services.with_groups(Node.objects.select_related("osimage", "boot_version")), name=name
     )
     attrs = services.node_attrs(node)
-    events = NodeEvent.objects.filter(node=node).select_related("user")[:100]
+    events = list(NodeEvent.objects.filter(node=node).select_related("user")[:100])
+    # Seconds since the previous (older) event: where a boot spends its time.
+    for newer, older in zip(events, events[1:], strict=False):
+        newer.after = (newer.time - older.time).total_seconds()
     return render(
         request,
         "nodes/node_detail.html",
@@ -361,3 +366,48 @@ def group_delete(request: HttpRequest, name: str) -> HttpResponse:
     services.delete_groups([name], actor=audit.actor_from_request(request))
     messages.success(request, f"Group {name} deleted; its nodes remain.")
     return redirect("nodes:group_list")
+
+
+# --- netboot (rinstall from the browser) ------------------------------------------------
+
+
+@action("nodes.netboot_node", "node.rinstall")
+def netboot(request: HttpRequest) -> HttpResponse:
+    """Select nodes → pick a packed image and confirm (same POST with ``confirm``) → job."""
+    back = request.POST.get("next") or reverse("nodes:list")
+    if not back.startswith("/"):
+        back = reverse("nodes:list")
+    form = PowerForm(request.POST, verbs=("netboot",))
+    form.is_valid()
+    try:
+        names = _selected(request, form)
+    except (noderange.NoderangeError, DefError) as e:
+        messages.error(request, f"netboot: {e}")
+        return redirect(back)
+    images = OsImage.objects.filter(current_version__isnull=False).order_by("imagename")
+    chosen = request.POST.get("osimage", "")
+    if request.POST.get("confirm") and chosen:
+        try:
+            job = netboot_service.start_rinstall(
+                names,
+                f"osimage={chosen}",
+                actor=audit.actor_from_request(request),
+                user=request.user,
+            )
+        except DefError as e:
+            messages.error(request, f"netboot: {e}")
+        else:
+            messages.info(request, f"Netboot of {len(names)} node(s) with {chosen} queued.")
+            return redirect("snportal:job_detail", pk=job.pk)
+    no_mac = list(Node.objects.filter(name__in=names, mac="").values_list("name", flat=True)[:50])
+    return render(
+        request,
+        "nodes/netboot_confirm.html",
+        {"names": names, "images": images, "chosen": chosen, "no_mac": no_mac, "next": back},
+    )
+
+
+def unknown_macs(request: HttpRequest) -> HttpResponse:
+    """MACs that asked for a boot script but belong to no node (register them with mkdef)."""
+    macs = UnknownMac.objects.all()[:500]
+    return render(request, "nodes/unknown_macs.html", {"macs": macs})

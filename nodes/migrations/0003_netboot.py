@@ -5,42 +5,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('images', '0002_osimage_attributes_versions_revisions'),
-        ('nodes', '0002_node_sortkey_unique_mac_ip'),
+        ("images", "0002_osimage_attributes_versions_revisions"),
+        ("nodes", "0002_node_sortkey_unique_mac_ip"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UnknownMac',
+            name="UnknownMac",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mac', models.CharField(max_length=17, unique=True)),
-                ('first_seen', models.DateTimeField(auto_now_add=True)),
-                ('last_seen', models.DateTimeField(auto_now=True)),
-                ('requests', models.PositiveIntegerField(default=1)),
-                ('uuid', models.CharField(blank=True, max_length=64)),
-                ('serial', models.CharField(blank=True, max_length=64)),
-                ('address', models.GenericIPAddressField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("mac", models.CharField(max_length=17, unique=True)),
+                ("first_seen", models.DateTimeField(auto_now_add=True)),
+                ("last_seen", models.DateTimeField(auto_now=True)),
+                ("requests", models.PositiveIntegerField(default=1)),
+                ("uuid", models.CharField(blank=True, max_length=64)),
+                ("serial", models.CharField(blank=True, max_length=64)),
+                ("address", models.GenericIPAddressField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-last_seen'],
+                "ordering": ["-last_seen"],
             },
         ),
         migrations.AddField(
-            model_name='node',
-            name='boot_token',
+            model_name="node",
+            name="boot_token",
             field=models.CharField(blank=True, editable=False, max_length=64),
         ),
         migrations.AddField(
-            model_name='node',
-            name='boot_version',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='booting_nodes', to='images.imageversion'),
+            model_name="node",
+            name="boot_version",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="booting_nodes",
+                to="images.imageversion",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='statusdetail',
-            field=models.CharField(blank=True, help_text='Why a boot failed', max_length=500),
+            model_name="node",
+            name="statusdetail",
+            field=models.CharField(blank=True, help_text="Why a boot failed", max_length=500),
         ),
     ]
