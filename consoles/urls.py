@@ -1,3 +1,5 @@
+"""Console pages. Fixed paths come first; ``wall`` and ``ticket`` are not node names here."""
+
 from __future__ import annotations
 
 from django.urls import path
@@ -8,4 +10,8 @@ app_name = "consoles"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("wall/", views.wall, name="wall"),
+    path("ticket/", views.ticket, name="ticket"),
+    path("<str:name>/", views.console, name="console"),
+    path("<str:name>/log/", views.log, name="log"),
 ]
