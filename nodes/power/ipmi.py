@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import errno
 import resource
-import select
+import selectors
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from pyghmi import exceptions as pyghmi_exc
 from pyghmi.ipmi import command
@@ -261,51 +262,55 @@ def probe(targets: Iterable[BmcTarget], timeout: float = PROBE_TIMEOUT) -> dict[
 def _probe_batch(targets: list[BmcTarget], timeout: float) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     socks: dict[socket.socket, BmcTarget] = {}
-    try:
-        for t in targets:
-            try:
-                info = socket.getaddrinfo(t.host, t.port, type=socket.SOCK_DGRAM)[0]
-            except OSError:
-                out[t.name] = f"BMC address {t.host!r} does not resolve: check the node's bmc"
-                continue
-            s = socket.socket(info[0], socket.SOCK_DGRAM)
-            s.setblocking(False)
-            socks[s] = t
-            try:
-                s.connect(info[4])
-                s.send(_ASF_PING)
-            except OSError as e:
-                out[t.name] = unreachable_message(t.address, e.strerror or str(e))
-                del socks[s]
-                s.close()
-        start = time.monotonic()
-        resent = False
-        while socks:
-            left = start + timeout - time.monotonic()
-            if left <= 0:
-                break
-            if not resent and left < timeout / 2:
-                resent = True
-                for s in socks:
-                    try:
-                        s.send(_ASF_PING)
-                    except OSError:
-                        pass  # reported when select() says it is readable
-            readable, _, _ = select.select(list(socks), [], [], min(left, timeout / 2))
-            for s in readable:
-                t = socks.pop(s)
+    # epoll, not select(): select() cannot watch descriptors above 1024
+    with selectors.DefaultSelector() as sel:
+        try:
+            for t in targets:
                 try:
-                    s.recv(512)
-                    out[t.name] = None
+                    info = socket.getaddrinfo(t.host, t.port, type=socket.SOCK_DGRAM)[0]
+                except OSError:
+                    out[t.name] = f"BMC address {t.host!r} does not resolve: check the node's bmc"
+                    continue
+                s = socket.socket(info[0], socket.SOCK_DGRAM)
+                s.setblocking(False)
+                try:
+                    s.connect(info[4])
+                    s.send(_ASF_PING)
                 except OSError as e:
-                    detail = "port closed" if e.errno == errno.ECONNREFUSED else e.strerror
-                    out[t.name] = unreachable_message(t.address, detail or str(e))
+                    out[t.name] = unreachable_message(t.address, e.strerror or str(e))
+                    s.close()
+                    continue
+                socks[s] = t
+                sel.register(s, selectors.EVENT_READ)
+            start = time.monotonic()
+            resent = False
+            while socks:
+                left = start + timeout - time.monotonic()
+                if left <= 0:
+                    break
+                if not resent and left < timeout / 2:
+                    resent = True
+                    for s in socks:
+                        try:
+                            s.send(_ASF_PING)
+                        except OSError:
+                            pass  # reported when the socket turns readable
+                for key, _ in sel.select(min(left, timeout / 2)):
+                    s = cast(socket.socket, key.fileobj)
+                    t = socks.pop(s)
+                    sel.unregister(s)
+                    try:
+                        s.recv(512)
+                        out[t.name] = None
+                    except OSError as e:
+                        detail = "port closed" if e.errno == errno.ECONNREFUSED else e.strerror
+                        out[t.name] = unreachable_message(t.address, detail or str(e))
+                    s.close()
+            for t in socks.values():
+                out[t.name] = unreachable_message(t.address, f"no answer within {timeout:g} s")
+        finally:
+            for s in socks:
                 s.close()
-        for t in socks.values():
-            out[t.name] = unreachable_message(t.address, f"no answer within {timeout:g} s")
-    finally:
-        for s in socks:
-            s.close()
     return out
 
 

@@ -157,6 +157,15 @@ def test_a_closed_port_is_reported_unreachable_at_once() -> None:
     )
 
 
+def test_more_bmcs_than_select_can_watch_are_probed_in_one_sweep() -> None:
+    port = free_base_port(1)
+    many = [BmcTarget(f"n{i}", "127.0.0.1", port, "admin", "x") for i in range(1100)]
+    start = time.monotonic()
+    results = rpower(many, "stat")
+    assert time.monotonic() - start < 3.0
+    assert all("(port closed)" in r.error for r in results.values())
+
+
 def test_a_silent_bmc_is_reported_unreachable_after_the_probe_timeout(
     dead_bmcs: list[DeadBmc],
 ) -> None:
