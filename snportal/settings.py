@@ -141,7 +141,10 @@ CONSOLES_PORT = env_int("SNPORTAL_CONSOLES_PORT", 8001, minimum=1)
 CONSOLES_URL = env_str("SNPORTAL_CONSOLES_URL", "")
 # Browser origins allowed to open consoles; empty means the portal's own address
 # (SNPORTAL_WEB_ADDR, as http://, plus localhost for it) and CSRF_TRUSTED_ORIGINS.
-_web_port = env_str("SNPORTAL_WEB_ADDR", "127.0.0.1:8000").rpartition(":")[2]
+_web_addr = env_str("SNPORTAL_WEB_ADDR", "127.0.0.1:8000")
+_web_port = _web_addr.rpartition(":")[2]
+# The portal's address as users open it; wcons prints wall links under it.
+PORTAL_URL = env_str("SNPORTAL_PORTAL_URL", f"http://{_web_addr}").rstrip("/")
 CONSOLES_ORIGINS = env_list(
     "SNPORTAL_CONSOLES_ORIGINS",
     [f"http://{h}:{_web_port}" for h in ("127.0.0.1", "localhost", "[::1]")]
