@@ -62,12 +62,18 @@ class FedSource:
 class ServerThread:
     """Broker + ConsoleServer on their own loop; test code calls in with :meth:`call`."""
 
-    def __init__(self, hooks: Hooks | None, log_dir: Path | None = None, **server: Any) -> None:
+    def __init__(
+        self,
+        hooks: Hooks | None,
+        log_dir: Path | None = None,
+        origins: tuple[str, ...] = (ORIGIN,),
+        **server: Any,
+    ) -> None:
         self.port = free_port()
         self.loop = asyncio.new_event_loop()
         self.broker = Broker(Backoff(base=0.05, cap=0.2))
         self.log_dir = log_dir
-        self.server = ConsoleServer(self.broker, allowed_origins=[ORIGIN], hooks=hooks, **server)
+        self.server = ConsoleServer(self.broker, allowed_origins=origins, hooks=hooks, **server)
         self.sources: dict[str, FedSource] = {}
         started: Future[None] = Future()
         self.thread = threading.Thread(target=self._run, args=(started,), daemon=True)
