@@ -67,10 +67,10 @@ def image_detail(request: HttpRequest, name: str) -> HttpResponse:
         .distinct("attr")
         .values("attr", "number")
     }
+    attrs = services.attrs_of(image)
     context = {
         "image": image,
-        "attrs": services.attrs_of(image),
-        "list_attrs": [(a, latest.get(a, 0)) for a in services.LIST_ATTRS],
+        "list_attrs": [(a, latest.get(a, 0), attrs[a]) for a in services.LIST_ATTRS],
         "versions": image.versions.all(),
         "builds": Job.objects.filter(target=image.imagename, kind__in=services.BUILD_KINDS)
         .defer("log")

@@ -43,6 +43,9 @@ def test_a_customised_debian_service_image_builds_and_packs(images_dir: Path) ->
     wants = tree / "etc/systemd/system/multi-user.target.wants"
     assert not (wants / "isc-dhcp-server.service").exists()
     assert (tree / "usr/sbin/dhcpd").exists()
+    # No unused Debian initramfs was built, and the real update-initramfs is back.
+    assert not list((tree / "boot").glob("initrd.img-*"))
+    assert "mkinitramfs" in (tree / "usr/sbin/update-initramfs").read_text()
 
     packimage = run_build(custom, "packimage")
     assert packimage.status == "succeeded", packimage.log[-3000:] + packimage.error

@@ -8,15 +8,37 @@ is what the job page shows. Ctrl-C asks the job to cancel and waits for it to st
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.db.models.functions import Substr
 
+from images import services
+from images.models import OsImage
 from snportal import jobs
+from snportal.management.commands._cli import actor
 from snportal.models import Job
 
 POLL_SECONDS = 0.3
+
+
+def find_image(name: str) -> OsImage:
+    image = OsImage.objects.filter(imagename=name).first()
+    if image is None:
+        raise CommandError(f"no osimage named {name!r} (lsdef -t osimage)")
+    return image
+
+
+def build(command: BaseCommand, options: dict[str, Any], kind: str, **build: str | None) -> Job:
+    """genimage/packimage: take the image's build lock as ``--user`` and run the job here."""
+    who = actor(options, "images.build_osimage")
+    image = find_image(options["imagename"])
+    try:
+        job = services.start_build(image, kind, actor=who, submit=False, **build)
+    except services.BuildError as e:
+        raise CommandError(str(e)) from None
+    return run_in_foreground(command, job)
 
 
 def _run(job_pk: int) -> None:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from images import services
-from images.management.commands._build import run_in_foreground
-from images.models import OsImage
-from snportal.management.commands._cli import actor, add_user_argument
+from images.management.commands._build import build
+from snportal.management.commands._cli import add_user_argument
 
 
 class Command(BaseCommand):
@@ -21,12 +19,4 @@ class Command(BaseCommand):
         add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        who = actor(options, "images.build_osimage")
-        image = OsImage.objects.filter(imagename=options["imagename"]).first()
-        if image is None:
-            raise CommandError(f"no osimage named {options['imagename']!r} (lsdef -t osimage)")
-        try:
-            job = services.start_build(image, "genimage", actor=who, submit=False)
-        except services.BuildError as e:
-            raise CommandError(str(e)) from None
-        run_in_foreground(self, job)
+        build(self, options, "genimage")

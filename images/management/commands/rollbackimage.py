@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from images import services
-from images.models import OsImage
+from images.management.commands._build import find_image
 from snportal.management.commands._cli import actor, add_user_argument
 
 
@@ -21,9 +21,7 @@ class Command(BaseCommand):
         add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        image = OsImage.objects.filter(imagename=options["imagename"]).first()
-        if image is None:
-            raise CommandError(f"no osimage named {options['imagename']!r} (lsdef -t osimage)")
+        image = find_image(options["imagename"])
         if not options["version"]:
             actor(options)
             for v in image.versions.all():
