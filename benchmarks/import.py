@@ -61,13 +61,12 @@ def main() -> None:
     import django
 
     django.setup()
+    from _scratchdb import scratch_database
     from django.db import connection
-    from django.test.utils import setup_databases, teardown_databases
 
     from conftest import database_url_for_subprocess
 
-    old = setup_databases(verbosity=0, interactive=False)
-    try:
+    with scratch_database():
         env = {**os.environ, "DATABASE_URL": database_url_for_subprocess()}
         with tempfile.NamedTemporaryFile("w", suffix=".stanza") as f:
             f.write(stanza_file(args.nodes))
@@ -91,8 +90,6 @@ def main() -> None:
         if count != args.nodes:
             raise SystemExit(f"expected {args.nodes} nodes, found {count}")
         print(f"mkdef -z: {args.nodes} nodes in {elapsed:.2f} s ({done.stdout.strip()})")
-    finally:
-        teardown_databases(old, verbosity=0)
     result = {
         "benchmark": "import",
         "value": round(elapsed, 2),
