@@ -115,9 +115,8 @@ def broker_main(port: int, node_ports: list[int], log_dir: str, ready: mp.Event)
             broker.add(NodeConsole(f"n{i}", TcpSource("127.0.0.1", p), log_file=log))
         server = ConsoleServer(broker, allowed_origins=[], ticket_max_age=600)
         await server.start("127.0.0.1", port)
-        asyncio.get_running_loop().create_task(broker.flush_forever())
         ready.set()
-        await asyncio.Future()
+        await broker.flush_forever()
 
     asyncio.run(main())
 
@@ -142,9 +141,10 @@ def relay_main(port: int, node_ports: list[int], ready: mp.Event) -> None:
                 broadcast(viewers[i], data)
 
         await serve(handler, "127.0.0.1", port, compression=None)
-        for i, p in enumerate(node_ports):
-            asyncio.get_running_loop().create_task(pump(i, p))
+        loop = asyncio.get_running_loop()
+        pumps = [loop.create_task(pump(i, p)) for i, p in enumerate(node_ports)]
         ready.set()
+        await asyncio.gather(*pumps)
         await asyncio.Future()
 
     asyncio.run(main())

@@ -176,6 +176,7 @@ async def sync_broker(
             continue
         source = SolSource(runtime, spec.host, spec.port, spec.user, spec.password)
         if name in broker.consoles:  # new credentials: same scrollback, log and viewers
+            broker.consoles[name].ondemand = spec.ondemand
             broker.replace_source(name, source)
         else:
             log_file = ConsoleLog(
