@@ -55,8 +55,7 @@ def packed_image(settings: Any, tmp_path: Path) -> OsImage:
     return image
 
 
-@pytest.fixture
-def qemu_lab(live_server: Any, tmp_path: Path):
+def start_qemu_lab(live_server: Any, tmp_path: Path, memory_mb: int) -> Lab:
     """Two lab BMCs backed by qemu VMs that netboot from the live portal."""
     state = tmp_path / "lab"
     tftp = state / "tftp"
@@ -70,17 +69,27 @@ def qemu_lab(live_server: Any, tmp_path: Path):
     for b in bmcs:
         vm.configure(
             lab.node_dir(b.name),
-            vm.VmConfig(b.name, b.mac, b.sol_port, portal, str(tftp), memory_mb=256, accel=accel),
+            vm.VmConfig(
+                b.name, b.mac, b.sol_port, portal, str(tftp), memory_mb=memory_mb, accel=accel
+            ),
         )
     register(bmcs)
-    try:
-        yield lab
-    finally:
-        for b in bmcs:
-            pid = vm.running_pid(lab.node_dir(b.name))
-            if pid:
-                os.kill(pid, 9)
-        lab.stop()
+    return lab
+
+
+def stop_qemu_lab(lab: Lab) -> None:
+    for b in lab.bmcs:
+        pid = vm.running_pid(lab.node_dir(b.name))
+        if pid:
+            os.kill(pid, 9)
+    lab.stop()
+
+
+@pytest.fixture
+def qemu_lab(live_server: Any, tmp_path: Path):
+    lab = start_qemu_lab(live_server, tmp_path, memory_mb=256)
+    yield lab
+    stop_qemu_lab(lab)
 
 
 def free_tcp_base(n: int) -> int:
@@ -170,3 +179,27 @@ def test_an_unknown_mac_is_recorded_and_told_so(client) -> None:
     assert response.status_code == 200
     assert b"unknown node with MAC 52:54:00:ff:ee:01" in response.content
     assert UnknownMac.objects.get(mac="52:54:00:ff:ee:01").serial == "SN1"
+
+
+@pytest.mark.slow
+def test_a_debian_compute_image_boots_to_systemd_and_reports_booted(
+    settings: Any, tmp_path: Path, live_server: Any
+) -> None:
+    """Real mmdebstrap build, real Debian kernel and systemd (1 GiB VM): within 180 s."""
+    from images.services import copycds
+
+    settings.IMAGES_DIR = tmp_path / "images"
+    copycds("debian12", actor=ACTOR)
+    image = OsImage.objects.get(imagename="debian12-x86_64-netboot-compute")
+    build(image, "genimage")
+    build(image, "packimage")
+    lab = start_qemu_lab(live_server, tmp_path, memory_mb=1024)
+    try:
+        started = time.monotonic()
+        call_command("rinstall", "lab01", f"osimage={image.imagename}")
+        node = wait_for_status("lab01", {"booted", "failed"}, 180)
+        elapsed = time.monotonic() - started
+        assert node.status == "booted", node.statusdetail
+        print(f"\nrinstall → booted (Debian 12 compute, systemd, TCG): {elapsed:.1f} s")
+    finally:
+        stop_qemu_lab(lab)
