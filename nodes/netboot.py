@@ -31,7 +31,7 @@ from nodes import ipxe, noderange, services
 from nodes.models import Node, NodeEvent, UnknownMac
 from nodes.power import ipmi
 from nodes.power.base import Result
-from snportal import audit
+from snportal import audit, events
 from snportal.defs import DefError
 from snportal.jobs import JobContext
 from snportal.models import Job
@@ -163,6 +163,8 @@ def rinstall_job(ctx: JobContext) -> str:
             else Result(False, error=f"rpower boot: {r.error}")
         )
     started_nodes = list(Node.objects.filter(name__in=started))
+    for node in started_nodes:
+        events.node_changed(node.name, status=Node.Status.POWERING_ON, prev=node.status)
     Node.objects.filter(name__in=started).update(
         status=Node.Status.POWERING_ON, statustime=now, statusdetail="", power="on", powertime=now
     )
@@ -238,6 +240,7 @@ def script_for(mac_text: str, *, uuid: str = "", serial: str = "", address: str 
         statustime=now,
         statusdetail="",
     )
+    events.node_changed(node.name, status=Node.Status.POWERING_ON, prev=node.status)
     base = boot_base(node)
     query = f"?node={quote(node.name)}&t={token}"
     cmdline = ipxe.kernel_cmdline(
@@ -322,6 +325,7 @@ def accept_report(node_name: str, token: str, status: str, reason: str) -> bool:
     Node.objects.filter(pk=node.pk, boot_token=token).update(
         status=status, statustime=timezone.now(), statusdetail=detail
     )
+    events.node_changed(node_name, status=status, prev=node.status, detail=detail)
     message = f"{status}: {detail}" if detail else status
     services.add_events([node], "status", message, {"reported": True})
     return True
@@ -331,6 +335,7 @@ def _fail(node: Node, reason: str) -> None:
     Node.objects.filter(pk=node.pk).update(
         status=Node.Status.FAILED, statustime=timezone.now(), statusdetail=reason[:500]
     )
+    events.node_changed(node.name, status=Node.Status.FAILED, prev=node.status, detail=reason)
     services.add_events([node], "status", f"failed: {reason}")
 
 
@@ -362,6 +367,7 @@ def mark_stuck(now: datetime | None = None) -> list[str]:
             ):
                 node = Node.objects.get(pk=pk)
                 services.add_events([node], "status", f"failed: {reason}")
+                events.node_changed(node.name, status="failed", prev=status, detail=reason)
                 names.append(node.name)
     return names
 

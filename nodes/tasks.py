@@ -17,7 +17,7 @@ from nodes import noderange, services
 from nodes.models import Node
 from nodes.power import ipmi
 from nodes.power.base import Result
-from snportal import audit
+from snportal import audit, events
 from snportal.jobs import JobContext
 from snportal.lib.secrets import DecryptionError
 
@@ -84,6 +84,8 @@ def _run(ctx: JobContext, command: str) -> str:
                 by_state[state].append(name)
         for state, members in by_state.items():
             Node.objects.filter(name__in=members).update(power=state, powertime=now)
+            for name in members:
+                events.node_changed(name, power=state)
 
     by_message: dict[tuple[str, bool], list[Node]] = defaultdict(list)
     for node in nodes:

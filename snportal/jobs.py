@@ -21,7 +21,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from snportal import audit
+from snportal import audit, events
 from snportal.models import Job
 
 
@@ -41,12 +41,14 @@ class JobContext:
         """Append a line to the job's log (visible on the job page as it grows)."""
         text = line if line.endswith("\n") else line + "\n"
         Job.objects.filter(pk=self.pk).update(log=Concat(F("log"), Value(text)))
+        events.publish("joblog", job=self.pk, line=text[-4000:])
 
     def progress(self, percent: int, phase: str | None = None) -> None:
         fields: dict[str, Any] = {"progress": max(0, min(100, int(percent)))}
         if phase is not None:
             fields["phase"] = phase[:120]
         Job.objects.filter(pk=self.pk).update(**fields)
+        events.job_changed(self.pk, **fields)
 
     def set_results(self, results: dict[str, dict[str, Any]]) -> None:
         """Store per-target results: ``{name: {"ok": bool, "value"|"error": str}}``."""
@@ -83,6 +85,7 @@ def enqueue(
         requested_by_name=username,
     )
     transaction.on_commit(lambda: _submit(job.pk, cluster))
+    events.job_changed(job.pk, status=job.status, kind=kind, target=job.target, progress=0)
     return job
 
 
@@ -106,6 +109,7 @@ def run_job(job_pk: int) -> str:
     )
     if not claimed:
         return "not queued (cancelled or already claimed)"
+    events.job_changed(job_pk, status=Job.Status.RUNNING)
     job = Job.objects.get(pk=job_pk)
     ctx = JobContext(job)
     token = audit.set_actor(audit.Actor(job.requested_by_id, job.requested_by_name or "system"))
@@ -137,7 +141,8 @@ def _finish(job_pk: int, status: str, error: str, summary: str = "") -> None:
         fields["progress"] = 100
         if summary:
             fields["phase"] = summary[:120]
-    Job.objects.filter(pk=job_pk, status=Job.Status.RUNNING).update(**fields)
+    if Job.objects.filter(pk=job_pk, status=Job.Status.RUNNING).update(**fields):
+        events.job_changed(job_pk, **{k: v for k, v in fields.items() if k != "finished"})
 
 
 def _import(dotted: str) -> Callable[[JobContext], Any]:

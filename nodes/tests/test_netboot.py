@@ -221,7 +221,13 @@ def test_operator_is_asked_to_confirm_then_a_job_is_queued(
         )
     job = Job.objects.get(kind="rinstall")
     assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
-    assert job.params["nodes"] == ["n01"] and len(callbacks) == 1
+    assert job.params["nodes"] == ["n01"]
+    from django_q.models import OrmQ
+
+    assert not OrmQ.objects.exists()  # queued for the workers only after commit
+    for callback in callbacks:
+        callback()
+    assert OrmQ.objects.count() == 1
 
 
 def test_unknown_macs_page_lists_them(viewer_web: Client, client: Client) -> None:

@@ -29,10 +29,15 @@ def partial_body(ctx: jobs.JobContext) -> None:
 
 @pytest.mark.django_db
 def test_enqueue_submits_only_after_commit(django_capture_on_commit_callbacks) -> None:
+    from django_q.models import OrmQ
+
     with django_capture_on_commit_callbacks() as callbacks:
         job = jobs.enqueue("check-workers", "snportal.jobs.check_workers")
     assert job.status == "queued"
-    assert len(callbacks) == 1
+    assert not OrmQ.objects.exists()
+    for callback in callbacks:
+        callback()
+    assert OrmQ.objects.count() == 1
 
 
 @pytest.mark.django_db
