@@ -517,7 +517,7 @@ def recover_interrupted_builds() -> list[str]:
     for image in stale:
         with transaction.atomic():
             locked = (
-                OsImage.objects.select_for_update(skip_locked=True)
+                OsImage.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(pk=image.pk, build_job__status__in=Job.FINISHED)
                 .first()
             )
