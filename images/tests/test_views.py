@@ -96,7 +96,7 @@ def test_operator_starts_a_genimage_and_lands_on_its_job_page(
     job = Job.objects.get()
     assert response["Location"] == f"/jobs/{job.pk}/"
     assert (job.kind, job.target, job.requested_by_name) == ("genimage", NAME, "oscar-operator")
-    assert len(submitted) == 1
+    assert [cb for cb in submitted if cb.__qualname__.startswith("enqueue.")]  # after commit
     assert OsImage.objects.get(pk=image.pk).build_job == job
 
 
