@@ -13,6 +13,8 @@ channel each; IPMB addresses are 7 bits and even, so 127 is the ceiling); by def
 see ``DEFAULT_BMCS_PER_PROCESS``. Every BMC
 listens on 127.0.0.1 with its own UDP port: ports need no root, let several labs
 coexist (distinct base ports) and make "unreachable" a closed port on the same address.
+Distinct 127.0.x.y addresses on port 623 work as well (measured, 1,000 BMCs: rpower stat
+2.8–3.4 s vs 2.1–3.0 s with ports, same load, no errors either way) but need root.
 Power and boot device are handled by ``chassis_control.sh`` (see its header for the
 hook that the netboot lab uses to start and stop qemu).
 
