@@ -269,10 +269,16 @@ def _packimage(image: OsImage, watch: Watch) -> str:
 
 
 def _versions_to_keep(image: OsImage, current: ImageVersion) -> set[str]:
-    """The newest N by the database's clock (manifests only have whole seconds), and current.
+    """The newest N by the database's clock (manifests only have whole seconds), current,
+    and every version a node's current boot was given (it may still be downloading it).
 
     Directories with no row (left by a pack whose commit failed) are not kept either.
     """
     newest = ImageVersion.objects.filter(image=image).order_by("-created", "-id")
     keep = set(newest.values_list("version", flat=True)[: settings.IMAGE_VERSIONS_KEEP])
-    return keep | {current.version}
+    booting = set(
+        ImageVersion.objects.filter(image=image, booting_nodes__isnull=False).values_list(
+            "version", flat=True
+        )
+    )
+    return keep | booting | {current.version}

@@ -149,6 +149,23 @@ def test_only_the_last_n_versions_are_kept_and_never_the_current(
     assert sorted(on_disk) == sorted(ImageVersion.objects.values_list("version", flat=True))
 
 
+
+def test_a_version_a_node_is_booting_is_never_pruned(images_dir: Path, settings: Any) -> None:
+    from nodes.models import Node
+
+    settings.IMAGE_VERSIONS_KEEP = 1
+    image = make_image()
+    assert build(image, "genimage").status == "succeeded"
+    assert build(image, "packimage", compression="gzip").status == "succeeded"
+    image.refresh_from_db()
+    booting = image.current_version
+    Node.objects.create(name="n01", boot_version=booting)
+    for compression in ("xz", "zstd"):
+        assert build(image, "packimage", compression=compression).status == "succeeded"
+    kept = set(ImageVersion.objects.filter(image=image).values_list("compression", flat=True))
+    assert kept == {"gzip", "zstd"}
+    assert (booting.path / booting.root).exists()
+
 @pytest.mark.django_db(transaction=True)
 def test_the_cli_runs_genimage_in_the_foreground_and_prints_its_log(images_dir: Path) -> None:
     """The job body runs in a thread with its own connection: the rows must be committed."""
