@@ -203,12 +203,16 @@ async def websocket_viewers(
 
     from consoles import tickets
 
+    opening = asyncio.Semaphore(50)  # 500 handshakes at once overflow the listen backlog
+
     async def viewer(v: int, node: int, connected: asyncio.Event) -> None:
         path = f"/ws/console/n{node}"
         if kind == "broker":
             token = tickets.mint(user_id=None, username="bench", nodes=[f"n{node}"], mode="view")
             path += f"?ticket={token}"
-        async with connect(f"ws://127.0.0.1:{port}{path}", compression=None, max_queue=None) as ws:
+        async with opening:
+            ws = await connect(f"ws://127.0.0.1:{port}{path}", compression=None, max_queue=None)
+        async with ws:
             connected.set()
             buffer = bytearray()
             while not stop.is_set():

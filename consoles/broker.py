@@ -11,10 +11,10 @@ Two rules make the fan-out safe:
 * **Snapshot and subscribe in one step.** :meth:`NodeConsole.attach` copies the ring and
   registers the subscriber without awaiting, so no output can slip between the two: a new
   viewer sees the scrollback and then the live stream with no gap and no duplicate.
-* **Nobody waits for a viewer.** Output is appended to each subscriber's bounded queue
-  without awaiting; a subscriber that falls more than its limit behind is marked
-  *overflowed* and dropped (the server then closes its websocket with a message), so one
-  stalled browser never delays the others or the BMC.
+* **Nobody waits for a viewer.** Output is written to each subscriber's connection
+  without awaiting; a subscriber with more than its limit unsent is marked *overflowed*
+  and dropped (the server then closes its websocket with a message), so one stalled
+  browser never delays the others or the BMC.
 """
 
 from __future__ import annotations
@@ -107,51 +107,34 @@ class Backoff:
 
 
 class Subscriber:
-    """One websocket's outgoing queue; items are ``(channel, bytes)`` or ``(channel, dict)``.
+    """One viewer connection as the broker sees it: ``push`` never blocks.
 
-    ``limit`` bounds the bytes waiting to be sent. Pushing never blocks: past the limit the
-    queue is dropped and ``overflowed`` set, and ``on_overflow`` tells the owner to close.
+    ``write(channel, item)`` hands an item (``bytes`` output or a ``dict`` message) to the
+    connection without awaiting and returns how many bytes are still unsent there. Past
+    ``limit`` the viewer is *overflowed*: nothing more is written to it and
+    ``on_overflow`` tells the owner to close it. The connection's send buffer is the
+    per-viewer queue; writing into it directly (as ``websockets.broadcast`` does) costs
+    no task switch per line per viewer, which matters at 100 viewers.
     """
 
-    def __init__(self, limit: int, on_overflow: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        write: Callable[[int, bytes | dict[str, Any]], int],
+        limit: int,
+        on_overflow: Callable[[], None] | None = None,
+    ) -> None:
+        self._write = write
         self.limit = limit
-        self.items: deque[tuple[int, bytes | dict[str, Any]]] = deque()
-        self.pending = 0
         self.overflowed = False
-        self.wake = asyncio.Event()
         self._on_overflow = on_overflow
 
     def push(self, channel: int, item: bytes | dict[str, Any]) -> None:
-        if self.overflowed:
+        if self.overflowed or item == b"":
             return
-        if isinstance(item, bytes):
-            if not item:
-                return
-            self.pending += len(item)
-            if self.pending > self.limit:
-                self.overflowed = True
-                self.items.clear()
-                self.wake.set()
-                if self._on_overflow:
-                    self._on_overflow()
-                return
-            last = self.items[-1] if self.items else None
-            if last is not None and last[0] == channel and isinstance(last[1], bytes):
-                # Coalesce: one websocket frame per burst instead of one per SOL packet.
-                self.items[-1] = (channel, last[1] + item)
-            else:
-                self.items.append((channel, item))
-        else:
-            self.items.append((channel, item))
-        self.wake.set()
-
-    def drain(self) -> list[tuple[int, bytes | dict[str, Any]]]:
-        """Everything queued, oldest first; the caller sends it."""
-        items = list(self.items)
-        self.items.clear()
-        self.pending = 0
-        self.wake.clear()
-        return items
+        if self._write(channel, item) > self.limit:
+            self.overflowed = True
+            if self._on_overflow:
+                self._on_overflow()
 
 
 class NodeConsole:

@@ -32,7 +32,7 @@ from http import HTTPStatus
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
@@ -85,7 +85,7 @@ class ConsoleServer:
         *,
         allowed_origins: Iterable[str],
         ticket_max_age: float = 30.0,
-        queue_limit: int = 1024 * 1024,
+        queue_limit: int = 1024 * 1024,  # unsent bytes per viewer before it is dropped
         hooks: Hooks | None = None,
         status_interval: float = 5.0,
     ) -> None:
@@ -151,7 +151,18 @@ class ConsoleServer:
     async def _handle(self, conn: ServerConnection) -> None:
         ticket = self._accepted.pop(conn)
         remote = conn.remote_address[0] if conn.remote_address else None
-        sub = Subscriber(self.queue_limit, on_overflow=lambda: self._kick(conn, viewer))
+
+        def write(channel: int, item: bytes | dict[str, Any]) -> int:
+            message = (
+                CHANNEL.pack(channel) + item
+                if isinstance(item, bytes)
+                else json.dumps({**item, "ch": channel})
+            )
+            broadcast([conn], message)  # writes now, never awaits; closed → skipped
+            transport = conn.transport
+            return transport.get_write_buffer_size() if transport is not None else 0
+
+        sub = Subscriber(write, self.queue_limit, on_overflow=lambda: self._kick(conn, viewer))
         viewer = _Viewer(ticket, sub, [self.broker.consoles.get(n) for n in ticket.nodes])
         if self.hooks is not None:
             await asyncio.to_thread(self.hooks.opened, ticket, remote)
@@ -166,7 +177,6 @@ class ConsoleServer:
                 if console.name in self._statuses:
                     sub.push(channel, self._status_message(console.name))
                 console.attach(sub, channel)
-        sender = asyncio.get_running_loop().create_task(self._send_forever(conn, sub))
         try:
             async for message in conn:
                 await self._receive(viewer, message, remote)
@@ -175,23 +185,8 @@ class ConsoleServer:
         finally:
             self._viewers.discard(viewer)
             self._unsubscribe(viewer)
-            sender.cancel()
             if self.hooks is not None:
                 await asyncio.to_thread(self.hooks.closed, ticket, remote, viewer.refused_inputs)
-
-    async def _send_forever(self, conn: ServerConnection, sub: Subscriber) -> None:
-        try:
-            while True:
-                await sub.wake.wait()
-                if sub.overflowed:
-                    return
-                for channel, item in sub.drain():
-                    if isinstance(item, bytes):
-                        await conn.send(CHANNEL.pack(channel) + item)
-                    else:
-                        await conn.send(json.dumps({**item, "ch": channel}))
-        except ConnectionClosed:
-            pass
 
     def _kick(self, conn: ServerConnection, viewer: _Viewer) -> None:
         """A viewer fell too far behind: unsubscribe it now, close it in its own task.

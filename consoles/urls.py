@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from consoles import views
+from consoles import events_views, views
 
 app_name = "consoles"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("wall/", views.wall, name="wall"),
     path("ticket/", views.ticket, name="ticket"),
+    path("events-ticket/", events_views.events_ticket, name="events_ticket"),
     path("<str:name>/", views.console, name="console"),
     path("<str:name>/log/", views.log, name="log"),
 ]
