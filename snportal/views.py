@@ -9,9 +9,8 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from images.models import OsImage
-from nodes.models import Node
 from snportal import audit, jobs, roles, users
+from snportal import dashboard as dashboard_data
 from snportal.actions import action, require_perm
 from snportal.forms import AuditFilterForm, UserCreateForm, UserEditForm
 from snportal.models import AuditEvent, Job
@@ -26,15 +25,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
-    context = {
-        "node_count": Node.objects.count(),
-        "image_count": OsImage.objects.count(),
-        "running_jobs": Job.objects.filter(status=Job.Status.RUNNING).count(),
-        "queued_jobs": Job.objects.filter(status=Job.Status.QUEUED).count(),
-        "recent_jobs": Job.objects.all()[:8],
-        "recent_audit": AuditEvent.objects.all()[:8],
-    }
-    return render(request, "snportal/dashboard.html", context)
+    return render(request, "snportal/dashboard.html", dashboard_data.context())
 
 
 def job_list(request: HttpRequest) -> HttpResponse:
@@ -55,8 +46,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
-    template = "snportal/_job_body.html" if request.headers.get("HX-Request") else None
-    return render(request, template or "snportal/job_detail.html", {"job": job})
+    return render(request, "snportal/job_detail.html", {"job": job})
 
 
 @action("snportal.cancel_job", "job.cancel")

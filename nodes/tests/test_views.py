@@ -117,7 +117,12 @@ def test_an_operator_power_action_queues_a_job_after_commit(
         ["node01", "node02"],
         "on",
     )
-    assert len(callbacks) == 1
+    from django_q.models import OrmQ
+
+    assert not OrmQ.objects.exists()  # handed to the workers only after commit
+    for callback in callbacks:
+        callback()
+    assert OrmQ.objects.count() == 1
 
 
 def test_a_power_action_takes_a_noderange(operator_web: Client) -> None:
