@@ -17,6 +17,7 @@ urlpatterns = [
     path("setboot/", views.setboot, name="setboot"),
     path("netboot/", views.netboot, name="netboot"),
     path("unknown-macs/", views.unknown_macs, name="unknown_macs"),
+    path("progress/", views.boot_progress, name="progress"),
     path("groups/", views.group_list, name="group_list"),
     path("groups/new/", views.group_create, name="group_create"),
     path("groups/<str:name>/", views.group_detail, name="group_detail"),

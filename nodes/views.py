@@ -411,3 +411,49 @@ def unknown_macs(request: HttpRequest) -> HttpResponse:
     """MACs that asked for a boot script but belong to no node (register them with mkdef)."""
     macs = UnknownMac.objects.all()[:500]
     return render(request, "nodes/unknown_macs.html", {"macs": macs})
+
+
+PROGRESS_LIMIT = 500
+
+
+def boot_progress(request: HttpRequest) -> HttpResponse:
+    """One row per node with its boot phases; for a job (``?job=``) or a noderange."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from nodes import progress
+    from snportal.models import Job
+
+    job = None
+    names: list[str] = []
+    error = ""
+    expr = request.GET.get("range", "").strip()
+    if request.GET.get("job", "").isdigit():
+        job = get_object_or_404(Job, pk=int(request.GET["job"]))
+        names = list(job.params.get("nodes", []))
+        since = job.created - timedelta(seconds=5)
+    else:
+        since = timezone.now() - timedelta(hours=2)
+        if expr:
+            try:
+                names = services.resolve(expr)
+            except noderange.NoderangeError as e:
+                error = str(e)
+    if len(names) > PROGRESS_LIMIT:
+        error = f"{len(names)} nodes: showing the first {PROGRESS_LIMIT}; narrow the range"
+        names = names[:PROGRESS_LIMIT]
+    rows = progress.progress(names, since)
+    for row in rows:
+        if (row.slow or row.stuck or row.status == "failed") and row.last_time:
+            row.console = progress.console_excerpt(settings.CONSOLES_DIR, row.name, row.last_time)
+    context = {
+        "rows": rows,
+        "phases": [label for _, label in progress.PHASES],
+        "job": job,
+        "range": expr,
+        "error": error,
+        "booted": sum(1 for r in rows if r.status == "booted"),
+        "failed": sum(1 for r in rows if r.status == "failed"),
+    }
+    return render(request, "nodes/boot_progress.html", context)
