@@ -147,8 +147,7 @@ _web_port = _web_addr.rpartition(":")[2]
 PORTAL_URL = env_str("SNPORTAL_PORTAL_URL", f"http://{_web_addr}").rstrip("/")
 CONSOLES_ORIGINS = env_list(
     "SNPORTAL_CONSOLES_ORIGINS",
-    [f"http://{h}:{_web_port}" for h in ("127.0.0.1", "localhost", "[::1]")]
-    + CSRF_TRUSTED_ORIGINS,
+    [f"http://{h}:{_web_port}" for h in ("127.0.0.1", "localhost", "[::1]")] + CSRF_TRUSTED_ORIGINS,
 )
 # Seconds a console ticket (minted by the web process for one user and console) stays valid.
 CONSOLE_TICKET_SECONDS = env_int("SNPORTAL_CONSOLE_TICKET_SECONDS", 30, minimum=1)
