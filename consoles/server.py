@@ -37,6 +37,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from consoles.broker import Broker, NodeConsole, SourceError, Subscriber
+from consoles.events import EventHub, EventSubscriber, parse_subscription
 from consoles.tickets import Ticket, TicketError, TicketLedger, verify
 
 __all__ = ["ConsoleServer", "Hooks", "origin_allowed"]
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 CHANNEL = struct.Struct("!H")
 CONSOLE_PREFIX = "/ws/console/"
 WALL_PATH = "/ws/wall"
+EVENTS_PATH = "/ws/events"
 CLOSE_TOO_SLOW = 4000
 
 
@@ -88,8 +90,10 @@ class ConsoleServer:
         queue_limit: int = 1024 * 1024,  # unsent bytes per viewer before it is dropped
         hooks: Hooks | None = None,
         status_interval: float = 5.0,
+        events: EventHub | None = None,
     ) -> None:
         self.broker = broker
+        self.events = events or EventHub()
         self.allowed_origins = list(allowed_origins)
         self.ticket_max_age = ticket_max_age
         self.queue_limit = queue_limit
@@ -102,6 +106,7 @@ class ConsoleServer:
         )
         self._status_task: asyncio.Task[None] | None = None
         self._viewers: set[_Viewer] = set()
+        self._events_conns: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
         self._statuses: dict[str, str] = {}
 
     async def start(self, host: str, port: int) -> Server:
@@ -129,7 +134,7 @@ class ConsoleServer:
         url = urlsplit(request.path)
         if url.path.startswith(CONSOLE_PREFIX):
             wanted: tuple[str, ...] | None = (url.path[len(CONSOLE_PREFIX) :],)
-        elif url.path == WALL_PATH:
+        elif url.path in (WALL_PATH, EVENTS_PATH):
             wanted = None
         else:
             return conn.respond(HTTPStatus.NOT_FOUND, "no such console endpoint\n")
@@ -142,13 +147,46 @@ class ConsoleServer:
             self.ledger.use(ticket)
         except TicketError as exc:
             return conn.respond(HTTPStatus.FORBIDDEN, f"{exc}\n")
+        if url.path == EVENTS_PATH:
+            self._events_conns.add(conn)
         if wanted is not None and wanted[0] not in self.broker.consoles:
             return conn.respond(HTTPStatus.NOT_FOUND, f"no console for {wanted[0]} here\n")
         self._accepted[conn] = ticket
         return None
 
+    # --- a page's live-event socket ---------------------------------------------------------
+    async def _handle_events(self, conn: ServerConnection) -> None:
+        """The page subscribes to keys (``{"subscribe": [...]}``); matching payloads follow."""
+        sub = EventSubscriber(
+            on_overflow=lambda: asyncio.ensure_future(conn.close(CLOSE_TOO_SLOW, "too slow"))
+        )
+        self.events.add(sub)
+
+        async def pump() -> None:
+            try:
+                while not sub.overflowed:
+                    await conn.send(await sub.queue.get())
+            except ConnectionClosed:
+                pass
+
+        sender = asyncio.get_running_loop().create_task(pump())
+        try:
+            async for message in conn:
+                if isinstance(message, str):
+                    sub.keys |= parse_subscription(message)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.events.remove(sub)
+            sender.cancel()
+
     # --- a connected viewer ----------------------------------------------------------------
     async def _handle(self, conn: ServerConnection) -> None:
+        if conn in self._events_conns:
+            self._events_conns.discard(conn)
+            self._accepted.pop(conn, None)
+            await self._handle_events(conn)
+            return
         ticket = self._accepted.pop(conn)
         remote = conn.remote_address[0] if conn.remote_address else None
 

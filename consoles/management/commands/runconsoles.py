@@ -12,11 +12,24 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from consoles.broker import Broker
+from consoles.events import listen_forever
 from consoles.server import ConsoleServer
 from consoles.services import PortalHooks, StateRecorder, sync_broker
 from consoles.sol import SolRuntime
 
 log = logging.getLogger("consoles")
+
+
+def listen_connection() -> Any:
+    """An autocommit psycopg connection to the portal's database, for LISTEN."""
+    import psycopg
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    for django_only in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(django_only, None)
+    return psycopg.AsyncConnection.connect(**params, autocommit=True)
+
 
 # New, removed and re-credentialed nodes are picked up this often.
 SYNC_SECONDS = 30.0
@@ -46,10 +59,11 @@ class Command(BaseCommand):
             hooks=PortalHooks(),
         )
         ws = await server.start(bind, port)
-        self.stdout.write(f"console server on ws://{bind}:{port}/ws/console/<node>")
+        self.stdout.write(f"console server on ws://{bind}:{port}/ws/console/<node>, /ws/events")
         tasks = [
             loop.create_task(broker.flush_forever()),
             loop.create_task(self.sync_forever(broker, runtime)),
+            loop.create_task(listen_forever(listen_connection, server.events)),
         ]
         try:
             await stop.wait()
