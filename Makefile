@@ -33,6 +33,10 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Regenerate docs/screenshots/ with the browser walk-through (real lab, real boots).
+screenshots: install
+	SNPORTAL_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest -q tests/test_walkthrough.py
+
 stop-db: install
 	$(PY) manage.py stopdb
 

@@ -9,11 +9,7 @@ portal only through qemu's guestfwd.
 
 from __future__ import annotations
 
-import os
-import random
-import socket
 import stat
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,27 +18,15 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from images import services as image_services
 from images.models import OsImage
 from images.tests.factories import ACTOR, make_image
-from lab import vm
 from lab.bmcsim import Lab
-from lab.management.commands.runlab import register
-from nodes import dhcp
-from nodes.models import Node, NodeEvent, UnknownMac
-from nodes.tests.test_power_ipmi import free_base_port
-from snportal import jobs
+from nodes.models import NodeEvent, UnknownMac
+from tests.labkit import build, start_qemu_lab, stop_qemu_lab, wait_for_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 IMAGE = "busybox-x86_64-netboot-compute"
 BOOT_DEADLINE = 120  # seconds from rinstall to booted (issue 5)
-
-
-def build(image: OsImage, kind: str) -> None:
-    job = image_services.start_build(image, kind, actor=ACTOR, submit=False)
-    jobs.run_job(job.pk)
-    job.refresh_from_db()
-    assert job.status == "succeeded", job.log[-3000:] + job.error
 
 
 @pytest.fixture
@@ -55,74 +39,11 @@ def packed_image(settings: Any, tmp_path: Path) -> OsImage:
     return image
 
 
-def start_qemu_lab(live_server: Any, tmp_path: Path, memory_mb: int) -> Lab:
-    """Two lab BMCs backed by qemu VMs that netboot from the live portal."""
-    state = tmp_path / "lab"
-    tftp = state / "tftp"
-    dhcp.write_tftp_dir(tftp, f"http://{vm.GUEST_PORTAL}")
-    portal = live_server.url.removeprefix("http://")
-    hook = f"{sys.executable} {vm.__file__} {{dir}} {{verb}}"
-    lab = Lab(state, hook=hook)
-    base = free_base_port(2)
-    bmcs = lab.start(2, base, "lab-e2e-pw", sol_base_port=free_tcp_base(2))
-    accel = vm.probe_accel(state / "accel")
-    for b in bmcs:
-        vm.configure(
-            lab.node_dir(b.name),
-            vm.VmConfig(
-                b.name, b.mac, b.sol_port, portal, str(tftp), memory_mb=memory_mb, accel=accel
-            ),
-        )
-    register(bmcs)
-    return lab
-
-
-def stop_qemu_lab(lab: Lab) -> None:
-    for b in lab.bmcs:
-        pid = vm.running_pid(lab.node_dir(b.name))
-        if pid:
-            os.kill(pid, 9)
-    lab.stop()
-
-
 @pytest.fixture
 def qemu_lab(live_server: Any, tmp_path: Path):
     lab = start_qemu_lab(live_server, tmp_path, memory_mb=256)
     yield lab
     stop_qemu_lab(lab)
-
-
-def free_tcp_base(n: int) -> int:
-    """A base port with ``n`` free TCP ports on 127.0.0.1 (the VMs' serial consoles)."""
-    for _ in range(50):
-        base = random.randrange(30000, 60000 - n)
-        socks = []
-        try:
-            for port in range(base, base + n):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free TCP port range")
-
-
-def wait_for_status(name: str, wanted: set[str], seconds: float) -> Node:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        node = Node.objects.get(name=name)
-        if node.status in wanted:
-            return node
-        time.sleep(0.5)
-    events = list(NodeEvent.objects.filter(node__name=name).order_by("time"))
-    raise AssertionError(
-        f"{name} is {node.status!r} after {seconds} s; timeline: "
-        + "; ".join(f"{e.kind}: {e.message}" for e in events)
-    )
 
 
 def timeline(name: str) -> list[str]:

@@ -31,6 +31,7 @@
     timer = setTimeout(function () {
       timer = null;
       const region = document.getElementById(regionId);
+      if (region.dataset.liveRefresh === "none") return; // in-place updates only (the wall)
       const url = region.dataset.liveRefresh || window.location.pathname + window.location.search;
       htmx.ajax("GET", url, { target: "#" + regionId, select: "#" + regionId, swap: "outerHTML" });
     }, delay === undefined ? 1000 : delay);
