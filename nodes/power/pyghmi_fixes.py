@@ -1,4 +1,4 @@
-"""A documented runtime patch for pyghmi 1.6.19's lost-wakeup stalls.
+"""A documented runtime patch for pyghmi 1.6.19's lost-wakeup stalls and lock-order deadlock.
 
 Symptom (``/work/shared/research/ipmisim.md`` §2, ``pyghmi.md`` §1.7): a synchronous
 call stalls 0.5–1.9 s although the BMC answered in 0.5 ms (strace: the next packet is
@@ -28,6 +28,15 @@ global, so one assignment covers ``awaitresponse``, ``_cmdwait`` and ``_poller``
   so a wakeup lost to race 2 costs at most ``MAX_SLEEP`` instead of a retry or
   keepalive period. Retry and timeout decisions still use pyghmi's own deadlines.
 
+A second defect, found when the tests ran under heavy load, is a **deadlock**: two
+global RLocks are taken in opposite orders. ``send_payload`` holds
+``KEEPALIVE_SESSIONS`` and then ``_xmit_packet`` takes ``WAITING_SESSIONS``, while
+``wait_for_rsp`` holds ``WAITING_SESSIONS`` while it calls ``_timedout()`` (a retry or
+relogin), which sends and so takes ``KEEPALIVE_SESSIONS``. One thread retrying a slow or
+dead BMC while another sends then blocks every pyghmi thread of the process forever
+(py-spy showed 50 login threads parked on the two locks). Fix: make both names refer to
+one RLock. They guard two small dicts, so one lock costs no measurable concurrency.
+
 Measured on this 2-core machine against lab BMCs (``benchmarks/pyghmi_stall.py``, and
 ``rpower()`` run with ``remove()`` called first), unpatched → patched:
 
@@ -52,6 +61,7 @@ __all__ = ["MAX_SLEEP", "apply", "applied", "remove"]
 
 MAX_SLEEP = 0.2
 _original_io_wait = _session._io_wait
+_original_keepalive_lock = _session.KEEPALIVE_SESSIONS
 
 
 def _reply_already_queued(myaddr: object) -> bool:
@@ -83,7 +93,9 @@ def _io_wait(timeout: float, myaddr: object = None, evq: object = None) -> None:
 
 def applied() -> bool:
     """Whether the patch is in place."""
-    return _session._io_wait is _io_wait
+    return _session._io_wait is _io_wait and (
+        _session.KEEPALIVE_SESSIONS is _session.WAITING_SESSIONS
+    )
 
 
 def apply() -> None:
@@ -92,8 +104,12 @@ def apply() -> None:
     if found != "1.6.19":
         raise RuntimeError(f"pyghmi_fixes was written for pyghmi 1.6.19, found {found}")
     _session._io_wait = _io_wait
+    # Rebinding is safe even with sessions in flight: util.protect keeps the lock object
+    # it acquired and releases that one.
+    _session.KEEPALIVE_SESSIONS = _session.WAITING_SESSIONS
 
 
 def remove() -> None:
-    """Restore pyghmi's original wait (for before/after measurements)."""
+    """Restore pyghmi's original wait and locks (for before/after measurements)."""
     _session._io_wait = _original_io_wait
+    _session.KEEPALIVE_SESSIONS = _original_keepalive_lock

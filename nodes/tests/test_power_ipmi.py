@@ -256,3 +256,45 @@ def test_fifty_simultaneous_logins_finish_without_pyghmis_keepalive_stall(
                 driver.close()
             assert len(drivers) == 50
             assert elapsed < 3.0
+
+
+def test_logins_while_dead_bmcs_are_retried_do_not_deadlock(
+    tmp_path_factory: pytest.TempPathFactory, dead_bmcs: list[DeadBmc]
+) -> None:
+    # pyghmi 1.6.19 takes its two global locks in opposite orders on the retry and the
+    # send paths; without pyghmi_fixes this hangs within a few rounds.
+    from pyghmi.ipmi import command
+
+    dead_bmcs += [DeadBmc(answer_ping=False) for _ in range(20)]
+    stop = threading.Event()
+
+    def retry_forever(port: int) -> None:
+        while not stop.is_set():
+            try:
+                command.Command(bmc="127.0.0.1", port=port, userid=b"admin", password=b"x")
+            except Exception:  # noqa: S110 - the timeouts are the point
+                pass
+
+    for dead in dead_bmcs:
+        threading.Thread(target=retry_forever, args=(dead.port,), daemon=True).start()
+    try:
+        with Lab(tmp_path_factory.mktemp("lab-deadlock")) as lab:
+            lab.start(50, free_base_port(50), PASSWORD)
+            for _ in range(8):
+                drivers: list[IpmiDriver] = []
+                logins = [
+                    threading.Thread(
+                        target=lambda t=t, add=drivers.append: add(IpmiDriver(t)), daemon=True
+                    )
+                    for t in targets(lab)
+                ]
+                for login in logins:
+                    login.start()
+                until = time.monotonic() + 20
+                for login in logins:
+                    login.join(max(0.01, until - time.monotonic()))
+                assert not any(login.is_alive() for login in logins), "pyghmi deadlocked"
+                for driver in drivers:
+                    driver.close()
+    finally:
+        stop.set()
