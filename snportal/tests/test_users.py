@@ -101,3 +101,15 @@ def test_nobody_is_granted_audit_edits(admin) -> None:
     admin_group = Group.objects.get(name="admin")
     codes = set(admin_group.permissions.values_list("codename", flat=True))
     assert "change_auditevent" not in codes and "delete_auditevent" not in codes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_roles_come_back_after_a_database_flush() -> None:
+    """flush (as transactional tests do) re-runs post_migrate; the three groups return, and
+    the app registry is left intact for the next flush."""
+    from django.contrib.auth.models import Group
+
+    for _ in range(2):
+        call_command("flush", interactive=False, verbosity=0)
+        assert set(Group.objects.values_list("name", flat=True)) == set(roles.ROLES)
+    assert Group.objects.get(name="operator").permissions.filter(codename="power_node").exists()
