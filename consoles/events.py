@@ -104,12 +104,16 @@ async def listen_forever(
                 if not first:
                     _broadcast_resync(hub)
                 first = False
-                async for note in conn.notifies():
-                    try:
-                        payload = json.loads(note.payload)
-                    except ValueError:
-                        continue
-                    hub.dispatch(payload, note.payload)
+                while True:
+                    # A short timeout hands control back to the loop every second: psycopg's
+                    # wait for notifications does not notice a task cancellation otherwise,
+                    # and the console server could not shut down.
+                    async for note in conn.notifies(timeout=1.0):
+                        try:
+                            payload = json.loads(note.payload)
+                        except ValueError:
+                            continue
+                        hub.dispatch(payload, note.payload)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # database restarts must not kill the console server
