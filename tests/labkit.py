@@ -4,8 +4,6 @@ portal, and waiting for node statuses. Nothing here is a fake of our own compone
 from __future__ import annotations
 
 import os
-import random
-import socket
 import sys
 import time
 from pathlib import Path
@@ -17,9 +15,9 @@ from images.tests.factories import ACTOR
 from lab import vm
 from lab.bmcsim import Lab
 from lab.management.commands.runlab import register
+from lab.ports import free_base_port
 from nodes import dhcp
 from nodes.models import Node, NodeEvent
-from nodes.tests.test_power_ipmi import free_base_port
 from snportal import jobs
 
 
@@ -39,7 +37,7 @@ def start_qemu_lab(live_server: Any, tmp_path: Path, memory_mb: int) -> Lab:
     hook = f"{sys.executable} {vm.__file__} {{dir}} {{verb}}"
     lab = Lab(state, hook=hook)
     base = free_base_port(2)
-    bmcs = lab.start(2, base, "lab-e2e-pw", sol_base_port=free_tcp_base(2))
+    bmcs = lab.start(2, base, "lab-e2e-pw", sol_base_port=free_base_port(2, tcp=True))
     accel = vm.probe_accel(state / "accel")
     for b in bmcs:
         vm.configure(
@@ -58,25 +56,6 @@ def stop_qemu_lab(lab: Lab) -> None:
         if pid:
             os.kill(pid, 9)
     lab.stop()
-
-
-def free_tcp_base(n: int) -> int:
-    """A base port with ``n`` free TCP ports on 127.0.0.1 (the VMs' serial consoles)."""
-    for _ in range(50):
-        base = random.randrange(30000, 60000 - n)
-        socks = []
-        try:
-            for port in range(base, base + n):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free TCP port range")
 
 
 def wait_for_status(name: str, wanted: set[str], seconds: float) -> Node:

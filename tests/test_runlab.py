@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from conftest import database_url_for_subprocess
+from lab.ports import free_base_port
 from nodes.models import Node
 from nodes.tests.factories import cli
-from nodes.tests.test_power_ipmi import free_base_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BASE_DIR = Path(__file__).resolve().parent.parent

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -12,27 +10,9 @@ from pathlib import Path
 import pytest
 
 from lab.bmcsim import CHASSIS_CONTROL, Lab, lab_mac, node_name
+from lab.ports import free_base_port
 
 PASSWORD = "lab-test-pw"
-
-
-def free_base_port(n: int) -> int:
-    """A base port with ``n`` free UDP ports on 127.0.0.1 after it."""
-    for _ in range(50):
-        base = random.randrange(10000, 32000 - n)  # below the ephemeral port range
-        socks = []
-        try:
-            for port in range(base, base + n):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port range")
 
 
 def ipmitool(port: int, *args: str, password: str = PASSWORD) -> subprocess.CompletedProcess:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import socket
 import threading
 import time
@@ -11,29 +10,11 @@ from collections.abc import Iterator
 import pytest
 
 from lab.bmcsim import Lab
+from lab.ports import free_base_port
 from nodes.power.base import Result
 from nodes.power.ipmi import BmcTarget, IpmiDriver, rpower, rsetboot
 
 PASSWORD = "power-test-pw"
-
-
-def free_base_port(n: int) -> int:
-    """A base port with ``n`` free UDP ports on 127.0.0.1 after it."""
-    for _ in range(50):
-        base = random.randrange(10000, 32000 - n)  # below the ephemeral port range
-        socks = []
-        try:
-            for port in range(base, base + n):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port range")
 
 
 class DeadBmc:

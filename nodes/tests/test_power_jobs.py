@@ -10,9 +10,9 @@ from django.core.management.base import CommandError
 from django.test import Client
 
 from lab.bmcsim import Lab
+from lab.ports import free_base_port
 from nodes.models import Node, NodeEvent
 from nodes.tests.factories import cli, make_node
-from nodes.tests.test_power_ipmi import free_base_port
 from snportal import jobs
 from snportal.models import AuditEvent, Job
 
