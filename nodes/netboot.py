@@ -395,11 +395,22 @@ def start_rinstall(
                 f"osimage {parsed.image.imagename} has no packed version: run packimage "
                 f"{parsed.image.imagename} first"
             )
-    return jobs.enqueue(
-        "rinstall",
-        "nodes.netboot.rinstall_job",
-        target=f"{noderange.compress(names)} {target}".strip(),
-        params={"nodes": list(names), "target": target, "actor": actor.__dict__},
-        user=user,
-        actor=actor,
-    )
+    with transaction.atomic():
+        job = jobs.enqueue(
+            "rinstall",
+            "nodes.netboot.rinstall_job",
+            target=f"{noderange.compress(names)} {target}".strip(),
+            params={"nodes": list(names), "target": target, "actor": actor.__dict__},
+            user=user,
+            actor=actor,
+        )
+        # The request itself (with the client's address); the job adds the outcome.
+        audit.record(
+            "node.rinstall.request",
+            actor=actor,
+            obj=job,
+            object_type="job",
+            object_name=job.target,
+            after={"nodes": len(names), "target": target, "job": job.pk},
+        )
+    return job

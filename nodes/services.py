@@ -626,7 +626,7 @@ def request_power(
     """Queue an rpower/rsetboot job for the workers (submitted after commit)."""
     spec = _job_spec(command, verb, names, actor)
     with transaction.atomic():
-        return jobs.enqueue(
+        job = jobs.enqueue(
             spec["kind"],
             spec["func"],
             target=spec["target"],
@@ -634,6 +634,16 @@ def request_power(
             user=user,
             actor=actor,
         )
+        # The request itself (with the client's address); the job adds the outcome.
+        audit.record(
+            f"node.{command}.request",
+            actor=actor,
+            obj=job,
+            object_type="job",
+            object_name=job.target,
+            after={"verb": verb, "nodes": len(names), "job": job.pk},
+        )
+        return job
 
 
 def run_power(command: str, names: Sequence[str], verb: str, *, actor: audit.Actor) -> Job:

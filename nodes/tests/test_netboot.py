@@ -222,6 +222,8 @@ def test_operator_is_asked_to_confirm_then_a_job_is_queued(
     job = Job.objects.get(kind="rinstall")
     assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
     assert job.params["nodes"] == ["n01"]
+    request_row = AuditEvent.objects.get(verb="node.rinstall.request")
+    assert request_row.username == "oscar-operator" and request_row.ip == "127.0.0.1"
     from django_q.models import OrmQ
 
     assert not OrmQ.objects.exists()  # queued for the workers only after commit
