@@ -235,3 +235,14 @@ def test_operator_is_asked_to_confirm_then_a_job_is_queued(
 def test_unknown_macs_page_lists_them(viewer_web: Client, client: Client) -> None:
     client.get("/boot/ipxe", {"mac": "52:54:00:aa:bb:cc"})
     assert b"52:54:00:aa:bb:cc" in viewer_web.get("/nodes/unknown-macs/").content
+
+
+def test_rinstall_cli_names_each_node_that_cannot_be_powered(packed) -> None:
+    from django.core.management.base import CommandError
+
+    make_node("n01", mac=MAC)
+    with pytest.raises(CommandError, match="1 of 1 node"):
+        cli("rinstall", "n01", f"osimage={packed.imagename}")
+    job = Job.objects.get(kind="rinstall")
+    assert "no BMC address" in job.results["n01"]["error"]
+    assert Node.objects.get(name="n01").currstate == f"netboot {packed.imagename}"

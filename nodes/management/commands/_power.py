@@ -10,6 +10,7 @@ from nodes import services
 from nodes.noderange import NoderangeError
 from snportal.defs import DefError
 from snportal.management.commands._cli import actor
+from snportal.models import Job
 
 
 def run(command: BaseCommand, verb_command: str, options: dict[str, Any]) -> None:
@@ -20,6 +21,11 @@ def run(command: BaseCommand, verb_command: str, options: dict[str, Any]) -> Non
         job = services.run_power(verb_command, names, options["action"], actor=who)
     except (NoderangeError, DefError) as e:
         raise CommandError(str(e)) from None
+    report(command, names, job)
+
+
+def report(command: BaseCommand, names: list[str], job: Job) -> None:
+    """Print a finished job's ``node: value`` lines (errors on stderr); fail if it failed."""
     failed = 0
     for name in names:
         result = job.results.get(name, {"ok": False, "error": job.error or "no result"})

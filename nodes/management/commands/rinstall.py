@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from nodes import netboot, services
+from nodes.management.commands import _power
 from nodes.noderange import NoderangeError
 from snportal import jobs
 from snportal.defs import DefError
@@ -52,20 +53,7 @@ class Command(BaseCommand):
         )
         jobs.run_job(job.pk)
         job.refresh_from_db()
-        failed = 0
-        for name in names:
-            r = job.results.get(name, {"ok": False, "error": job.error or "no result"})
-            if r["ok"]:
-                self.stdout.write(f"{name}: {r['value']}")
-            else:
-                failed += 1
-                self.stderr.write(f"{name}: Error: {r['error']}")
-        if job.status != Job.Status.SUCCEEDED:
-            raise CommandError(
-                f"{failed} of {len(names)} node(s) failed (job #{job.pk})"
-                if failed
-                else f"job #{job.pk} {job.status}: {job.error}"
-            )
+        _power.report(self, names, job)
         if options["wait"]:
             self._wait(names, options["wait"])
 
