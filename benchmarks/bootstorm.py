@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,12 +31,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "snportal.settings")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def http_get(port: int, path: str) -> tuple[int, bytes, float]:
@@ -165,19 +158,6 @@ def populate(n: int, images_dir: Path, kernel_mib: int) -> list[str]:
     return macs
 
 
-def wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(proc.stdout.read() if proc.stdout else "gunicorn exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=1000)
@@ -188,7 +168,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from _scratchdb import scratch_database
+    from _common import free_port, scratch_database, wait_for_port
 
     from conftest import database_url_for_subprocess
 
@@ -235,7 +215,7 @@ def main() -> None:
                 text=True,
             )
             try:
-                wait_for_port(port, gunicorn)
+                wait_for_port(port, gunicorn, "gunicorn")
                 result = asyncio.run(storm(port, macs))
             finally:
                 gunicorn.terminate()

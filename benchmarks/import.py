@@ -61,7 +61,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from _scratchdb import scratch_database
+    from _common import scratch_database
     from django.db import connection
 
     from conftest import database_url_for_subprocess

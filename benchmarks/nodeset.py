@@ -77,7 +77,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from _scratchdb import scratch_database
+    from _common import scratch_database
 
     from conftest import database_url_for_subprocess
     from nodes import netboot

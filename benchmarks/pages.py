@@ -112,7 +112,7 @@ PAGES = [
 
 
 def run_pages(n: int, rounds: int) -> dict[str, tuple[list[float], int]]:
-    from _scratchdb import scratch_database
+    from _common import scratch_database
     from django.contrib.auth import get_user_model
     from django.test import Client
 

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,12 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "snportal.settings")
 TARGET_P99_MS = 1000.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pct(values: list[float], q: int) -> float:
@@ -117,19 +110,6 @@ async def bare_listen(changes: int, rate: float) -> list[float]:
     return latencies
 
 
-def wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("runconsoles exited: " + (proc.stdout.read() if proc.stdout else ""))
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("runconsoles did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=200)
@@ -140,7 +120,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from _scratchdb import scratch_database
+    from _common import free_port, scratch_database, wait_for_port
 
     from conftest import database_url_for_subprocess
 
@@ -157,7 +137,7 @@ def main() -> None:
             text=True,
         )
         try:
-            wait_for_port(port, server)
+            wait_for_port(port, server, "runconsoles")
             received = asyncio.run(run_clients(port, args.clients, args.changes, args.rate))
         finally:
             server.terminate()
