@@ -5,7 +5,8 @@
  * ticket, opens the console server's /ws/events socket, subscribes to those keys and, on
  * each event: updates elements that name the node or job (data-node-status, data-job-...)
  * at once, and re-renders the region at most once a second (htmx GET of the partial).
- * After a reconnect (console-server restart) the region re-renders once: that is the resync.
+ * Once subscribed (first connect or after a console-server restart) the region re-renders
+ * once, so nothing that changed before the subscription is missed: that is the resync.
  */
 (function () {
   "use strict";
@@ -73,7 +74,9 @@
         ws.onopen = function () {
           ws.send(JSON.stringify({ subscribe: keys }));
           setState("on", "text-success");
-          if (attempt > 0) refresh(0);
+          // Whatever changed between the server rendering this page and the subscription
+          // (or while disconnected) came before we listened: re-render once to catch up.
+          refresh(300);
           attempt = 0;
         };
         ws.onmessage = function (m) { try { apply(JSON.parse(m.data)); } catch (e) { /* not JSON */ } };
