@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "images",
     "nodes",
     "consoles",
+    "hierarchy",
     "lab",
 ]
 
