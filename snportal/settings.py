@@ -192,7 +192,12 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Jobs (django-q2 on the same PostgreSQL) -------------------------------------------------
 Q_CLUSTER = {
-    "name": env_str("SNPORTAL_CLUSTER_NAME", "snportal"),
+    # "name" is the site: django-q2 signs queued tasks with it as salt, so every cluster of
+    # the site (the management node and each service node) must share it. "cluster_name"
+    # is this process's queue: a service node's agent sets SNPORTAL_CLUSTER_NAME=sn01 and
+    # runs only the work routed to it (docs/hierarchy.md).
+    "name": "snportal",
+    "cluster_name": env_str("SNPORTAL_CLUSTER_NAME", "snportal"),
     "orm": "default",
     "workers": env_int("SNPORTAL_WORKERS", 2, minimum=1),
     "timeout": env_int("SNPORTAL_JOB_TIMEOUT", 3 * 3600, minimum=10),
@@ -204,6 +209,12 @@ Q_CLUSTER = {
     "sync": env_bool("SNPORTAL_JOBS_SYNC", False),
     "label": "Jobs (django-q2)",
 }
+
+# --- Service nodes (docs/hierarchy.md) ----------------------------------------------------------
+# How often a service node's agent reports it is alive, and how old its last report may be
+# before routing sends its nodes' work to a backup (or fails it at once with the reason).
+SN_HEARTBEAT_SECONDS = env_int("SNPORTAL_SN_HEARTBEAT_SECONDS", 5, minimum=1)
+SN_HEARTBEAT_TIMEOUT = env_int("SNPORTAL_SN_HEARTBEAT_TIMEOUT", 30, minimum=2)
 
 # --- Security: secure defaults when DEBUG is off ---------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
