@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -186,8 +187,9 @@ def main() -> None:
                 "DATABASE_URL": database_url_for_subprocess(),
                 "SNPORTAL_IMAGES_DIR": str(Path(tmp) / "images"),
                 "DEBUG": "0",
-                "SECRET_KEY": "bench-" + "x" * 50,
-                "SNPORTAL_SECRETS_KEY": "bench-secrets",
+                # Production settings refuse weak keys: fresh random ones for this run.
+                "SECRET_KEY": secrets.token_urlsafe(48),
+                "SNPORTAL_SECRETS_KEY": secrets.token_urlsafe(32),
                 "ALLOWED_HOSTS": "127.0.0.1",
                 "LOG_LEVEL": "WARNING",
             }

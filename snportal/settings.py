@@ -7,25 +7,26 @@ fail loudly on bad values. ``DATABASE_URL`` unset means the embedded PostgreSQL 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from snportal import embedded_db
 from snportal.lib.env import env_bool, env_int, env_list, env_path, env_str
+from snportal.lib.keys import installation_key, require_strong
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("SNPORTAL_VAR_DIR", BASE_DIR / "var")
 
-# Development by default (like healthchecks); production sets DEBUG=0 and a real SECRET_KEY.
+# Development by default (like healthchecks); production sets DEBUG=0.
 DEBUG = env_bool("DEBUG", True)
-INSECURE_DEV_KEY = "snportal-insecure-development-key-do-not-use-in-production"
-SECRET_KEY = env_str("SECRET_KEY", INSECURE_DEV_KEY)
-if not DEBUG and SECRET_KEY == INSECURE_DEV_KEY:
-    raise ImproperlyConfigured(
-        "SECRET_KEY is the built-in development key while DEBUG is off. Set SECRET_KEY "
-        "(or SECRET_KEY_FILE) to a long random value, or DEBUG=1 for development."
-    )
+# No key lives in the code: unset, each installation generates its own under VAR_DIR
+# (snportal.lib.keys), shared by every process using that var directory. An explicitly
+# configured key must be strong when DEBUG is off.
+SECRET_KEY = env_str("SECRET_KEY") or installation_key(VAR_DIR, "secret_key")
+if not DEBUG and env_str("SECRET_KEY"):
+    require_strong("SECRET_KEY", SECRET_KEY, min_length=50)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "10.0.2.100"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -117,15 +118,11 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=60)
 
 # --- Secrets at rest (BMC passwords) ---------------------------------------------------------
 # Any passphrase; a Fernet key is derived from it. Old keys still decrypt (rotation): list them
-# in SNPORTAL_SECRETS_KEYS_OLD, then run `manage.py rotatesecrets`.
-SECRETS_KEY = env_str("SNPORTAL_SECRETS_KEY", "")
-if not SECRETS_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SNPORTAL_SECRETS_KEY (or SNPORTAL_SECRETS_KEY_FILE) must be set when DEBUG is off: "
-            "it encrypts BMC passwords at rest."
-        )
-    SECRETS_KEY = "snportal-development-secrets-key"
+# in SNPORTAL_SECRETS_KEYS_OLD, then run `manage.py rotatesecrets` (docs/security.md, also for
+# rows encrypted under the development key of earlier versions).
+SECRETS_KEY = env_str("SNPORTAL_SECRETS_KEY") or installation_key(VAR_DIR, "secrets_key")
+if not DEBUG and env_str("SNPORTAL_SECRETS_KEY"):
+    require_strong("SNPORTAL_SECRETS_KEY", SECRETS_KEY, min_length=24)
 SECRETS_KEYS = [SECRETS_KEY, *env_list("SNPORTAL_SECRETS_KEYS_OLD", [])]
 
 # --- Paths that other apps read --------------------------------------------------------------
@@ -173,6 +170,29 @@ TFTP_DIR = env_path("SNPORTAL_TFTP_DIR", VAR_DIR / "tftp")
 # Behind nginx: the internal location that maps to IMAGES_DIR (e.g. /protected-images);
 # the portal then answers artifact requests with X-Accel-Redirect and nginx sends the file.
 BOOT_ACCEL_REDIRECT = env_str("SNPORTAL_BOOT_ACCEL_REDIRECT", "")
+
+# --- Role: management node (default) or service node (docs/hierarchy.md) ----------------------
+# On a service node the same project serves only the node-facing /boot/ URLs, with artifacts
+# from a local content-addressed cache filled from the management node (hierarchy.cache).
+ROLE = env_str("SNPORTAL_ROLE", "management")
+if ROLE not in ("management", "service"):
+    raise ImproperlyConfigured(f"SNPORTAL_ROLE must be 'management' or 'service', not {ROLE!r}")
+SERVICE_NODE = env_str("SNPORTAL_SERVICE_NODE", "")
+MN_URL = env_str("SNPORTAL_MN_URL", "").rstrip("/")
+SN_API_TOKEN = env_str("SNPORTAL_SN_API_TOKEN", "")
+CACHE_DIR = env_path("SNPORTAL_CACHE_DIR", VAR_DIR / "cache")
+CACHE_MAX_BYTES = env_int("SNPORTAL_CACHE_MAX_BYTES", 8 << 30, minimum=1 << 20)
+if ROLE == "service":
+    if not (SERVICE_NODE and MN_URL):
+        raise ImproperlyConfigured(
+            "SNPORTAL_ROLE=service needs SNPORTAL_SERVICE_NODE (this node's name) and "
+            "SNPORTAL_MN_URL (the management node as this service node reaches it)"
+        )
+    ROOT_URLCONF = "snportal.urls_service"
+    # Nodes ask for scripts and artifacts by this service node's address.
+    _boot_host = urlsplit(BOOT_URL).hostname
+    if _boot_host and _boot_host not in ALLOWED_HOSTS:
+        ALLOWED_HOSTS = [*ALLOWED_HOSTS, _boot_host]
 
 # --- Static files ----------------------------------------------------------------------------
 STATIC_URL = "/static/"

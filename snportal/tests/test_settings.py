@@ -47,10 +47,17 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_production_refuses_the_default_secret_key() -> None:
-    result = run_manage("check", DEBUG="0", SECRET_KEY="", SNPORTAL_SECRETS_KEY="k")
+def test_production_refuses_a_weak_explicit_secret_key() -> None:
+    result = run_manage("check", DEBUG="0", SECRET_KEY="short", SNPORTAL_SECRETS_KEY="k" * 30)
     assert result.returncode != 0
-    assert "SECRET_KEY is the built-in development key while DEBUG is off" in result.stderr
+    assert "SECRET_KEY is too weak while DEBUG is off" in result.stderr
+
+
+def test_production_refuses_a_weak_explicit_secrets_key() -> None:
+    strong = "x" * 20 + "a-long-random-production-secret-key-value-1234567890"
+    result = run_manage("check", DEBUG="0", SECRET_KEY=strong, SNPORTAL_SECRETS_KEY="k")
+    assert result.returncode != 0
+    assert "SNPORTAL_SECRETS_KEY is too weak while DEBUG is off" in result.stderr
 
 
 def test_non_postgres_database_url_is_refused() -> None:
