@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
+from django.db import connection, transaction
 from django.utils import timezone
 
 from snportal.models import AuditEvent
@@ -34,13 +35,39 @@ class ThrottledLoginForm(AuthenticationForm):
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
         ip = getattr(self.request, "client_ip", None)
-        if login_throttled(username, ip):
-            raise forms.ValidationError(
-                self.error_messages["throttled"],
-                code="throttled",
-                params={"minutes": max(1, settings.LOGIN_FAILURE_WINDOW // 60)},
-            )
-        return super().clean()
+        # Check, authenticate and record the failure as one step per username and address:
+        # otherwise parallel guesses all pass the check before any failure is recorded.
+        # The transaction must commit even when the password is wrong (the failure row is
+        # what the next guess counts), so the error is raised only after it.
+        error: forms.ValidationError | None = None
+        with transaction.atomic():
+            lock_login_attempts(username, ip)
+            if login_throttled(username, ip):
+                error = forms.ValidationError(
+                    self.error_messages["throttled"],
+                    code="throttled",
+                    params={"minutes": max(1, settings.LOGIN_FAILURE_WINDOW // 60)},
+                )
+            else:
+                try:
+                    super().clean()
+                except forms.ValidationError as exc:
+                    error = exc
+        if error is not None:
+            raise error
+        return self.cleaned_data
+
+
+def lock_login_attempts(username: str, ip: str | None) -> None:
+    """Serialise login attempts for one username and one client address until commit.
+
+    PostgreSQL advisory transaction locks need no table; taken in a fixed order, two
+    attempts that share both keys cannot deadlock.
+    """
+    keys = sorted({f"snportal.login.user:{username}", f"snportal.login.ip:{ip or ''}"})
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
 def login_throttled(username: str, ip: str | None) -> bool:

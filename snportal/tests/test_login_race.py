@@ -1,0 +1,72 @@
+"""The login throttle holds under parallel guesses: check-and-record is one atomic step."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from conftest import make_user
+from snportal import roles
+from snportal.models import AuditEvent
+
+GUESSES = 15
+
+
+def guess_in_parallel(username: str, count: int) -> list[int]:
+    """``count`` wrong-password logins released at the same instant, one thread (and one
+    database connection) each, as an attacker's parallel requests would arrive."""
+    barrier = threading.Barrier(count)
+    statuses: list[int] = []
+
+    def guess(n: int) -> None:
+        try:
+            client = Client()
+            barrier.wait()
+            response = client.post("/accounts/login/", {"username": username, "password": f"x{n}"})
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_guesses_check_at_most_the_limit_of_passwords(settings) -> None:
+    settings.LOGIN_FAILURE_LIMIT = 5
+    make_user("target", roles.OPERATOR)
+    statuses = guess_in_parallel("target", GUESSES)
+    assert statuses == [200] * GUESSES
+    checked = AuditEvent.objects.filter(verb="login_failed", object_name="target").count()
+    assert checked == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_guesses_across_accounts_from_one_address_are_bounded_too(settings) -> None:
+    settings.LOGIN_FAILURE_LIMIT = 1  # per address: 4 failures
+    make_user("target", roles.OPERATOR)
+    barrier = threading.Barrier(GUESSES)
+    done: list[int] = []
+
+    def guess(n: int) -> None:
+        try:
+            barrier.wait()
+            Client().post("/accounts/login/", {"username": f"user{n}", "password": "x"})
+            done.append(n)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(GUESSES)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(done) == GUESSES
+    assert AuditEvent.objects.filter(verb="login_failed", ip="127.0.0.1").count() == 4
