@@ -13,7 +13,8 @@ follows xCAT's ``NodeRange.pm`` and the ``noderange(3)`` man page:
   says) and the numeric shorthand ``10-20`` for ``node10-node20``; zero padding follows
   the first number; every generated name must be a node or a group;
 * ``/regex`` is matched in full against node names, or, when no node matches, against
-  group names (the members of the matching groups are returned);
+  group names (the members of the matching groups are returned); regexes use RE2's
+  syntax (Perl's, less backreferences and lookaround), which matches in linear time;
 * ``attr==val``, ``attr!=val``, ``attr=~re``, ``attr!~re`` (and xCAT's ``attr=val``)
   select among all nodes through the ``attrs`` callable; ``=~`` searches, like xCAT;
 * ``^/path`` reads noderanges from a file, one per line (only with ``allow_files``,
@@ -22,6 +23,12 @@ follows xCAT's ``NodeRange.pm`` and the ``noderange(3)`` man page:
 Names that match nothing raise :class:`UnknownNodesError` with all of them at once
 (xCAT: "Invalid nodes and/or groups in noderange"); bad syntax raises
 :class:`NoderangeSyntaxError` with the 1-based column.
+
+Anyone who may read the node list may type a noderange, so its cost is bounded before any
+list is built: every name a noderange generates or examines (range members, group
+members, each node a regex or selector tests, in exclusions and ``^file`` lines too)
+counts against ``max_names``, and going over it raises :class:`NoderangeTooLargeError`
+at once. The text itself, each regex and each ``^file`` are capped in size.
 """
 
 from __future__ import annotations
@@ -33,19 +40,32 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import re2
+
 __all__ = [
-    "MAX_RANGE_SIZE",
+    "DEFAULT_MAX_NAMES",
+    "MAX_FILE_BYTES",
+    "MAX_PATTERN_CHARS",
+    "MAX_TEXT_CHARS",
     "NoderangeError",
     "NoderangeSyntaxError",
+    "NoderangeTooLargeError",
     "UnknownNodesError",
     "compress",
     "expand",
     "natural_key",
 ]
 
-#: The most names a single range may generate. 100× a large cluster, small enough
-#: that a typo such as ``node[1-999999999]`` fails at once instead of eating memory.
-MAX_RANGE_SIZE = 100_000
+#: The most names one noderange may generate or examine in total (SNPORTAL_NODERANGE_MAX
+#: overrides it for the portal). Ten times a large cluster, small enough that a typo such
+#: as ``node[1-999999999]`` or a hostile ``r[1-99999],s[1-99999],…`` fails in milliseconds.
+DEFAULT_MAX_NAMES = 100_000
+#: The longest noderange text: a pasted list of 50,000 names fits; parsing it stays cheap.
+MAX_TEXT_CHARS = 1_048_576
+#: The longest ``/regex`` or selector regex; longer ones are never typed by a person.
+MAX_PATTERN_CHARS = 512
+#: The largest ``^file`` (CLI only) read; a larger one, or /dev/zero, is refused unread.
+MAX_FILE_BYTES = 4 * 1024 * 1024
 
 #: xCAT prefixes bare numbers with ``node`` (``10-20`` means ``node10-node20``).
 NUMERIC_PREFIX = "node"
@@ -54,8 +74,18 @@ NUMERIC_PREFIX = "node"
 _MAX_DEPTH = 32
 # Longer digit runs cannot be a range bound anyone means, and int() refuses huge ones.
 _MAX_DIGITS = 18
+# Messages quote at most this much of the user's text, so a megabyte of input is not echoed.
+_QUOTE_CHARS = 60
+# RE2 compiles within this much memory (a larger program is refused, never slow) and keeps
+# its errors to itself: they are reported as NoderangeSyntaxError instead of on stderr.
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.max_mem = 1 << 20
+_RE2_OPTIONS.log_errors = False
 
 _DIGIT_RUNS = re.compile(r"([0-9]+)")
+_LONG_NUMBER = re.compile(rf"[0-9]{{{_MAX_DIGITS + 1},}}")
+# The characters that end or nest an atom; the scanner jumps from one to the next.
+_ATOM_SPECIAL = re.compile(r"[\\\[\](),@]")
 _SELECTOR = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)(==|!=|=~|!~|=)(.*)", re.DOTALL)
 _NUMERIC = re.compile(r"[0-9]+(?:[-:+][0-9]+)?")
 _BRACKET = re.compile(r"\[([^\[\]]*)\]")
@@ -86,6 +116,10 @@ class NoderangeSyntaxError(NoderangeError):
         super().__init__(message, column)
 
 
+class NoderangeTooLargeError(NoderangeError):
+    """The noderange would generate or examine more names than allowed: refused unbuilt."""
+
+
 class UnknownNodesError(NoderangeError):
     """Names that are neither nodes nor groups, all of them (``names``), in input order."""
 
@@ -113,15 +147,18 @@ def expand(
     groups: Mapping[str, Sequence[str]],
     attrs: Callable[[str], Mapping[str, str]] | None = None,
     allow_files: bool = False,
+    max_names: int = DEFAULT_MAX_NAMES,
 ) -> list[str]:
     """Return the node names ``expr`` selects, in natural order.
 
     ``groups`` maps a group name to its member node names. ``attrs(node)`` returns every
     attribute of a node that selectors may name (empty string when unset); without it,
-    selectors are refused. ``allow_files`` permits ``^/path`` (CLI only).
+    selectors are refused. ``allow_files`` permits ``^/path`` (CLI only). ``max_names``
+    bounds the names generated or examined in total (see the module docstring).
     """
-    tree = _Parser(expr).parse()
-    evaluator = _Evaluator(nodes, groups, attrs, allow_files)
+    budget = _Budget(max_names)
+    tree = _Parser(expr, budget).parse()
+    evaluator = _Evaluator(nodes, groups, attrs, allow_files, budget)
     selected = evaluator.union(tree)
     if evaluator.unknown:
         raise UnknownNodesError(list(evaluator.unknown))
@@ -176,6 +213,35 @@ def _consecutive_runs(numbers: list[str]) -> list[list[str]]:
     return runs
 
 
+def _quote(text: str) -> str:
+    """``repr`` of the user's text, shortened: messages never echo a megabyte back."""
+    if len(text) > _QUOTE_CHARS:
+        text = text[: _QUOTE_CHARS - 1] + "…"
+    return repr(text)
+
+
+class _Budget:
+    """Counts the names one expansion generates or examines; refuses going over the limit.
+
+    Callers charge *before* they build a list, so a refused noderange costs only the
+    arithmetic that sized it.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def charge(self, count: int, what: str, column: int) -> None:
+        self.used += count
+        if self.used > self.limit:
+            raise NoderangeTooLargeError(
+                f"noderange too large: {what} brings it past {self.limit} names "
+                "(counting range members, group members and the nodes each regex or "
+                "selector tests); use fewer or narrower pieces",
+                column,
+            )
+
+
 # --- parsing -----------------------------------------------------------------------
 
 
@@ -213,11 +279,17 @@ class _Parser:
     because "is this a node name?" needs the inventory.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, budget: _Budget) -> None:
         self.text = text
         self.pos = 0
+        self.budget = budget
 
     def parse(self) -> _Union:
+        if len(self.text) > MAX_TEXT_CHARS:
+            raise NoderangeTooLargeError(
+                f"noderange is {len(self.text)} characters long; at most {MAX_TEXT_CHARS} "
+                "are allowed (use groups or ranges instead of long lists)"
+            )
         if not self.text.strip():
             raise NoderangeSyntaxError("empty noderange", 1)
         tree = self._union(depth=0)
@@ -271,9 +343,17 @@ class _Parser:
         return self._atom()
 
     def _atom(self) -> _Atom:
+        # Each atom is at least one name: counting them here stops a text of a million
+        # commas before the tree is built.
+        self.budget.charge(1, "the number of names and ranges", self.pos + 1)
         text, start = self.text, self.pos
         index, bracket, parens = start, None, []
-        while index < len(text):
+        while True:
+            special = _ATOM_SPECIAL.search(text, index)  # skip plain characters at C speed
+            if special is None:
+                index = len(text)
+                break
+            index = special.start()
             char = text[index]
             if char == "\\":  # a regex escape: the next character is never syntax
                 index += 2
@@ -323,7 +403,9 @@ class _Evaluator:
         groups: Mapping[str, Sequence[str]],
         attrs: Callable[[str], Mapping[str, str]] | None,
         allow_files: bool,
+        budget: _Budget,
     ) -> None:
+        self.budget = budget
         self.nodes = nodes
         self.node_set = frozenset(nodes)
         self.groups = groups
@@ -364,52 +446,64 @@ class _Evaluator:
         if "=" in text or "!~" in text:
             return self._selector(atom)
         if text in self.groups or text == "all":
-            return self._group(text)
+            return self._group(text, atom.column)
         for offset, char in enumerate(text):
             if char in "()" or char.isspace():
                 what = "whitespace" if char.isspace() else repr(char)
-                raise NoderangeSyntaxError(f"unexpected {what} in {text!r}", atom.column + offset)
+                raise NoderangeSyntaxError(
+                    f"unexpected {what} in {_quote(text)}", atom.column + offset
+                )
         if _NUMERIC.fullmatch(text):
             text = _with_numeric_prefix(text)
+        ranged = any(char in text for char in "[]+-:")
+        if ranged and _LONG_NUMBER.search(text):
+            raise NoderangeSyntaxError(
+                f"number too long in {_quote(text)}: range bounds have at most "
+                f"{_MAX_DIGITS} digits",
+                atom.column,
+            )
         if "[" in text or "]" in text:
-            names = _expand_brackets(atom)
+            names = _expand_brackets(atom, self.budget)
         elif "+" in text:
-            names = _expand_plus(text, atom.column)
+            names = _expand_plus(text, atom.column, self.budget)
         elif "-" in text or ":" in text:
-            names = _expand_span(text, atom.column)
+            names = _expand_span(text, atom.column, self.budget)
         else:
             names = [text]
         if names is None:  # not a well-formed range: xCAT reports the atom as unknown
             self.unknown[atom.text] = None
             return set()
-        return self._resolve(names)
+        return self._resolve(names, atom.column)
 
-    def _resolve(self, names: Iterable[str]) -> set[str]:
+    def _resolve(self, names: Iterable[str], column: int) -> set[str]:
         """Generated names are nodes, else groups (``rack1-rack3``), else unknown."""
         result: set[str] = set()
         for name in names:
             if name in self.node_set:
                 result.add(name)
             elif name in self.groups or name == "all":
-                result |= self._group(name)
+                result |= self._group(name, column)
             else:
                 self.unknown[name] = None
         return result
 
-    def _group(self, name: str) -> set[str]:
-        if name in self.groups:
-            return set(self.groups[name])
-        return set(self.nodes)  # the implicit group "all"
+    def _group(self, name: str, column: int) -> set[str]:
+        members = self.groups[name] if name in self.groups else self.nodes  # "all"
+        self.budget.charge(len(members), f"group {_quote(name)}", column)
+        return set(members)
 
     def _regex(self, atom: _Atom) -> set[str]:
         if len(atom.text) == 1:
             raise NoderangeSyntaxError("empty regular expression after '/'", atom.column)
         pattern = _compile(atom.text[1:], atom.column + 1)
+        self.budget.charge(len(self.nodes), f"regex {_quote(atom.text)}", atom.column)
         matched = {name for name in self.nodes if pattern.fullmatch(name)}
         if matched:
             return matched
+        self.budget.charge(len(self.groups), f"regex {_quote(atom.text)}", atom.column)
         for group, members in self.groups.items():
             if pattern.fullmatch(group):
+                self.budget.charge(len(members), f"group {_quote(group)}", atom.column)
                 matched.update(members)
         return matched
 
@@ -430,6 +524,7 @@ class _Evaluator:
         if not self.nodes:
             return set()
         key = self._attribute_key(name, atom.column)
+        self.budget.charge(len(self.nodes), f"selector {_quote(atom.text)}", atom.column)
         return {node for node in self.nodes if test(self._attributes(node).get(key) or "")}
 
     def _attribute_key(self, name: str, column: int) -> str:
@@ -462,7 +557,11 @@ class _Evaluator:
                 atom.column,
             )
         try:
-            content = Path(path).read_text(encoding="utf-8")
+            with Path(path).open("rb") as file:
+                raw = file.read(MAX_FILE_BYTES + 1)
+            if len(raw) > MAX_FILE_BYTES:
+                raise ValueError(f"larger than {MAX_FILE_BYTES} bytes")
+            content = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             message = f"cannot read noderange file {path}: {reason}"
@@ -474,7 +573,8 @@ class _Evaluator:
             if not token or token[0] in "#^":
                 continue
             try:
-                line_in, line_out = self._union_parts(_Parser(token).parse().elements)
+                tree = _Parser(token, self.budget).parse()
+                line_in, line_out = self._union_parts(tree.elements)
             except NoderangeError as error:
                 where = f"{path} line {number}, column {error.column}"
                 raise type(error)(f"{error.message} ({where})", atom.column) from None
@@ -498,11 +598,25 @@ def _value_test(operator: str, value: str, column: int) -> Callable[[str], bool]
     return lambda candidate: pattern.search(candidate) is None
 
 
-def _compile(pattern: str, column: int) -> re.Pattern[str]:
+def _compile(pattern: str, column: int) -> re2._Regexp:
+    """RE2, not Python's ``re``: matching is linear in the name, so no pattern a viewer
+    types (``(a+)+$``, ``(a|aa)+$``) can backtrack for seconds; its memory is capped too."""
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise NoderangeSyntaxError(
+            f"regular expression is {len(pattern)} characters long; "
+            f"at most {MAX_PATTERN_CHARS} are allowed",
+            column,
+        )
     try:
-        return re.compile(pattern)
-    except (re.error, OverflowError, RecursionError) as exc:
-        message = f"bad regular expression {pattern!r}: {exc}"
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except (re2.error, ValueError) as exc:  # ValueError: text that is not valid UTF-8
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        message = (
+            f"bad regular expression {_quote(pattern)}: {reason} "
+            "(RE2 syntax: no backreferences or lookaround, repeat counts up to 1000)"
+        )
         raise NoderangeSyntaxError(message, column) from None
 
 
@@ -513,38 +627,50 @@ def _with_numeric_prefix(text: str) -> str:
     return _DIGIT_RUNS.sub(lambda m: NUMERIC_PREFIX + m.group(), text)
 
 
-def _number_range(start: str, end: str, column: int) -> list[str]:
-    """Digit strings from start to end, zero-padded to start's width (``01``…``10``)."""
+def _range_size(start: str, end: str, column: int) -> int:
+    """How many names ``start``-``end`` means, checked before any is generated."""
     if len(start) > _MAX_DIGITS or len(end) > _MAX_DIGITS:
-        raise NoderangeSyntaxError(f"number too long in range {start}-{end}", column)
+        raise NoderangeSyntaxError(
+            f"number too long in range {_quote(start)}-{_quote(end)}: range bounds have "
+            f"at most {_MAX_DIGITS} digits",
+            column,
+        )
     first, last = int(start), int(end)
     if last < first:
         raise NoderangeSyntaxError(f"range {start}-{end} runs backwards", column)
-    if last - first + 1 > MAX_RANGE_SIZE:
-        raise NoderangeSyntaxError(
-            f"range {start}-{end} has {last - first + 1} names; the limit is {MAX_RANGE_SIZE}",
-            column,
-        )
+    return last - first + 1
+
+
+def _number_range(start: str, end: str) -> list[str]:
+    """Digit strings from start to end, zero-padded to start's width (``01``…``10``);
+    the caller has sized and charged the range with :func:`_range_size`."""
     width = len(start)
-    return [str(number).zfill(width) for number in range(first, last + 1)]
+    return [str(number).zfill(width) for number in range(int(start), int(end) + 1)]
 
 
-def _expand_brackets(atom: _Atom) -> list[str]:
+def _expand_brackets(atom: _Atom, budget: _Budget) -> list[str]:
     """``f[1-2]n[1,3]`` → f1n1, f1n3, f2n1, f2n3 (the cartesian product, in order)."""
     text, column = atom.text, atom.column
-    choices: list[list[str]] = []
+    parts: list[str | list[tuple[str, str]]] = []  # literal text, or a bracket's ranges
     position = 0
     for match in _BRACKET.finditer(text):
-        choices.append([_plain(text, position, match.start(), column)])
-        choices.append(_bracket_numbers(match.group(1), column + match.start(1)))
+        parts.append(_plain(text, position, match.start(), column))
+        parts.append(_bracket_ranges(match.group(1), column + match.start(1)))
         position = match.end()
-    choices.append([_plain(text, position, len(text), column)])
-    total = math.prod(len(choice) for choice in choices)
-    if total > MAX_RANGE_SIZE:
-        raise NoderangeSyntaxError(
-            f"{text!r} has {total} names; the limit is {MAX_RANGE_SIZE}", column
-        )
-    return ["".join(parts) for parts in itertools.product(*choices)]
+    parts.append(_plain(text, position, len(text), column))
+    sizes = [
+        sum(_range_size(start, end, column) for start, end in part)
+        for part in parts
+        if isinstance(part, list)
+    ]
+    budget.charge(math.prod(sizes) - 1, _quote(text), column)  # the atom counted 1
+    choices = [
+        [part]
+        if isinstance(part, str)
+        else [n for start, end in part for n in _number_range(start, end)]
+        for part in parts
+    ]
+    return ["".join(names) for names in itertools.product(*choices)]
 
 
 def _plain(text: str, start: int, end: int, column: int) -> str:
@@ -555,40 +681,40 @@ def _plain(text: str, start: int, end: int, column: int) -> str:
     return text[start:end]
 
 
-def _bracket_numbers(spec: str, column: int) -> list[str]:
+def _bracket_ranges(spec: str, column: int) -> list[tuple[str, str]]:
+    """``1,3,5-7`` → [("1", "1"), ("3", "3"), ("5", "7")], each checked and sized."""
     if not spec:
         raise NoderangeSyntaxError("empty brackets", column - 1)
-    numbers: list[str] = []
+    ranges: list[tuple[str, str]] = []
     offset = 0
     for item in spec.split(","):
         match = _BRACKET_ITEM.fullmatch(item)
         if not match:
             raise NoderangeSyntaxError(
-                f"{item!r} in brackets is not a number or a range like 01-10", column + offset
+                f"{_quote(item)} in brackets is not a number or a range like 01-10",
+                column + offset,
             )
         start, end = match.group(1), match.group(2) or match.group(1)
-        numbers.extend(_number_range(start, end, column + offset))
+        _range_size(start, end, column + offset)
+        ranges.append((start, end))
         offset += len(item) + 1
-    if len(numbers) > MAX_RANGE_SIZE:
-        raise NoderangeSyntaxError(
-            f"[{spec}] has {len(numbers)} names; the limit is {MAX_RANGE_SIZE}", column
-        )
-    return numbers
+    return ranges
 
 
-def _expand_plus(text: str, column: int) -> list[str] | None:
+def _expand_plus(text: str, column: int, budget: _Budget) -> list[str] | None:
     """``node10+3`` → node10 … node13 (xCAT counts the start plus three more)."""
     match = _PLUS.fullmatch(text)
     if not match:
         return None
     prefix, start, suffix, increment = match.groups()
     if len(increment) > _MAX_DIGITS or len(start) > _MAX_DIGITS:
-        raise NoderangeSyntaxError(f"number too long in {text!r}", column)
+        raise NoderangeSyntaxError(f"number too long in {_quote(text)}", column)
     end = str(int(start) + int(increment))
-    return [prefix + n + suffix for n in _number_range(start, end, column)]
+    budget.charge(_range_size(start, end, column) - 1, _quote(text), column)
+    return [prefix + n + suffix for n in _number_range(start, end)]
 
 
-def _expand_span(text: str, column: int) -> list[str] | None:
+def _expand_span(text: str, column: int, budget: _Budget) -> list[str] | None:
     """``node01-node10`` / ``node01:node10``: exactly one number may differ.
 
     Names may hold dashes themselves (``rack1-n1-rack1-n4``): as in xCAT, a range has an
@@ -609,7 +735,8 @@ def _expand_span(text: str, column: int) -> list[str] | None:
         if index % 2 == 0 or left_parts[index + 1 :] != right_parts[index + 1 :]:
             return None
         prefix, suffix = "".join(left_parts[:index]), "".join(left_parts[index + 1 :])
-        return [prefix + n + suffix for n in _number_range(lpart, rpart, column)]
+        budget.charge(_range_size(lpart, rpart, column) - 1, _quote(text), column)
+        return [prefix + n + suffix for n in _number_range(lpart, rpart)]
     return None
 
 

@@ -10,9 +10,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nodes.noderange import (
-    MAX_RANGE_SIZE,
+    DEFAULT_MAX_NAMES,
+    MAX_FILE_BYTES,
+    MAX_PATTERN_CHARS,
+    MAX_TEXT_CHARS,
     NoderangeError,
     NoderangeSyntaxError,
+    NoderangeTooLargeError,
     UnknownNodesError,
     compress,
     expand,
@@ -146,12 +150,13 @@ def test_backwards_range_is_a_syntax_error():
 
 
 def test_range_larger_than_the_limit_is_refused_before_expanding():
-    error = syntax_error(f"node[1-{MAX_RANGE_SIZE + 1}]")
-    assert "limit" in error.message
+    with pytest.raises(NoderangeTooLargeError, match="too large"):
+        nr(f"node[1-{DEFAULT_MAX_NAMES + 1}]")
 
 
 def test_cartesian_product_larger_than_the_limit_is_refused():
-    assert "limit" in syntax_error("a[1-1000]b[1-1000]").message
+    with pytest.raises(NoderangeTooLargeError):
+        nr("a[1-1000]b[1-1000]")
 
 
 # --- groups and regular expressions ------------------------------------------------
@@ -559,3 +564,144 @@ def test_arbitrary_text_raises_only_noderange_errors(text):
     except NoderangeError:
         return
     assert set(result) <= set(NODES)
+
+
+# --- cost bounds (hostile input from anyone who may read the node list) --------------
+
+
+def too_large(expr: str, **options) -> NoderangeTooLargeError:
+    with pytest.raises(NoderangeTooLargeError) as caught:
+        nr(expr, **options)
+    return caught.value
+
+
+def refused_quickly(expr: str, **options) -> NoderangeError:
+    """The refusal (any NoderangeError) and how long it took, which must be well under 1 s."""
+    start = time.perf_counter()
+    with pytest.raises(NoderangeError) as caught:
+        expand(expr, nodes=BIG, groups={"big": BIG}, **options)
+    assert time.perf_counter() - start < 1.0
+    return caught.value
+
+
+def test_ranges_joined_by_commas_are_limited_by_their_total():
+    too_large("a[1-60000],b[1-60000]")
+
+
+def test_many_joined_ranges_are_refused_before_any_is_built():
+    hostile = ",".join(f"r{i}[1-99999]" for i in range(50))
+    assert isinstance(refused_quickly(hostile), NoderangeTooLargeError)
+
+
+def test_plus_ranges_count_towards_the_total():
+    too_large("a1+60000,b1+60000")
+
+
+def test_dash_ranges_count_towards_the_total():
+    too_large("a1-a60000,b1:b60000")
+
+
+def test_excluded_ranges_count_towards_the_total():
+    too_large("a[1-60000],-b[1-60000]")
+
+
+def test_intersected_ranges_count_towards_the_total():
+    too_large("a[1-60000]@b[1-60000]")
+
+
+def test_ranges_inside_parentheses_count_towards_the_total():
+    too_large("(a[1-60000],(b[1-60000]))")
+
+
+def test_several_ranges_in_one_bracket_count_towards_the_total():
+    too_large("a[1-60000,1-60000]")
+
+
+def test_repeated_groups_count_their_members():
+    assert isinstance(refused_quickly(",".join(["big"] * 11)), NoderangeTooLargeError)
+
+
+def test_repeated_regexes_count_the_nodes_they_test():
+    regexes = ",".join(f"/node0{i}.*" for i in range(11))
+    assert isinstance(refused_quickly(regexes), NoderangeTooLargeError)
+
+
+def test_a_text_of_a_million_commas_is_refused_quickly():
+    assert isinstance(refused_quickly("a," * 500_000 + "a"), NoderangeTooLargeError)
+
+
+def test_a_text_longer_than_the_limit_is_refused_unparsed():
+    error = refused_quickly("a" * (MAX_TEXT_CHARS + 1))
+    assert isinstance(error, NoderangeTooLargeError)
+    assert "characters long" in error.message
+
+
+def test_file_lines_count_towards_the_total(tmp_path: Path):
+    (tmp_path / "list").write_text("a[1-60000]\nb[1-60000]\n")
+    too_large(f"^{tmp_path}/list", allow_files=True)
+
+
+def test_a_file_larger_than_the_limit_is_refused_unread(tmp_path: Path):
+    (tmp_path / "big").write_bytes(b"node01\n" * (MAX_FILE_BYTES // 7 + 1))
+    with pytest.raises(NoderangeError, match="larger than"):
+        nr(f"^{tmp_path}/big", allow_files=True)
+
+
+def test_the_limit_is_a_parameter():
+    assert nr("node01-node05", max_names=5) == PADDED[:5]
+    with pytest.raises(NoderangeTooLargeError):
+        nr("node01-node06", max_names=5)
+
+
+def test_the_too_large_message_says_what_to_do():
+    message = too_large("a[1-60000],b[1-60000]").message
+    assert "'b[1-60000]'" in message and str(DEFAULT_MAX_NAMES) in message
+
+
+def test_over_long_number_in_a_dash_range_is_a_clear_error():
+    error = syntax_error("node1-99999999999999999999")
+    assert "number too long" in error.message and "18 digits" in error.message
+
+
+def test_over_long_number_in_a_bare_numeric_range_is_a_clear_error():
+    assert "number too long" in syntax_error("1-99999999999999999999").message
+
+
+def test_messages_quote_only_the_start_of_a_huge_atom():
+    error = syntax_error("node" + "9" * 5000 + "-node" + "9" * 5001)
+    assert len(error.message) < 300
+
+
+def test_a_backtracking_regex_answers_at_once():
+    # Python's re takes seconds here (2**26 paths); RE2 is linear in the name.
+    names = ["a" * 26 + "!", *BIG]
+    start = time.perf_counter()
+    assert expand("/(a+)+", nodes=names, groups={}) == []
+    assert expand("/(a|aa)+$", nodes=names, groups={}) == []
+    assert time.perf_counter() - start < 0.5
+
+
+def test_a_backtracking_selector_regex_answers_at_once():
+    start = time.perf_counter()
+    values = {name: "a" * 26 + "!" for name in NODES}
+    found = expand(
+        "comments=~^(a+)+$", nodes=NODES, groups={}, attrs=lambda n: {"comments": values[n]}
+    )
+    assert found == []
+    assert time.perf_counter() - start < 0.5
+
+
+def test_regex_backreferences_are_refused_with_the_reason():
+    error = syntax_error(r"/(node)\1")
+    assert "backreferences" in error.message
+
+
+def test_regex_longer_than_the_limit_is_refused():
+    error = syntax_error("/" + "a" * (MAX_PATTERN_CHARS + 1))
+    assert "characters long" in error.message
+
+
+def test_regex_with_huge_counted_repeats_is_refused_not_compiled():
+    start = time.perf_counter()
+    syntax_error("/(?:a{65535}){65535}")
+    assert time.perf_counter() - start < 0.5
