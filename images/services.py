@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -406,6 +407,9 @@ def _profile_defaults(source: DistroSource, profile: str) -> dict[str, str]:
         "pkglist": DEFAULT_SERVICE_PKGLIST if service else DEFAULT_COMPUTE_PKGLIST,
         "exlist": DEFAULT_EXLIST,
         "postinstall": DEFAULT_SERVICE_POSTINSTALL if service else "",
+        # The seed's otherpkgdir (xcat-core, xcat-dep): here the wheelhouse and source
+        # snapshot of `manage.py mkwheelhouse`, which the service postinstall installs.
+        "otherpkgdir": str(Path(settings.VAR_DIR).resolve() / "wheelhouse") if service else "",
     }
 
 

@@ -126,6 +126,8 @@ def run_postinstall(spec: BuildSpec, tree: Path, log: Log, cancel_check: CancelC
             "IMG_ARCH": spec.osarch,
             "IMG_PROFILE": spec.profile,
             "IMG_ROOTIMGDIR": str(tree.parent),
+            # xCAT exports it too: the service image's postinstall installs from it.
+            "IMG_OTHERPKGDIR": spec.otherpkgdir,
         }
         log("postinstall: running")
         run_logged(cmd, log, env=env, cancel_check=cancel_check, step="postinstall")

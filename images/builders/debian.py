@@ -45,6 +45,7 @@ openssh-server
 
 DEFAULT_SERVICE_PKGLIST = """\
 # Debian stateless service node: a compute node plus what serves its compute nodes.
+# snportal itself comes from otherpkgdir (the wheelhouse): see the postinstall.
 systemd-sysv
 udev
 iproute2
@@ -52,11 +53,13 @@ kmod
 linux-image-amd64
 ifupdown
 openssh-server
-isc-dhcp-server
-tftpd-hpa
-nfs-kernel-server
-postgresql-client
+# DHCP, TFTP and RA for the compute network; off until the snportal agent configures it
+dnsmasq
+# iPXE binaries for PXE ROMs that are not iPXE (undionly.kpxe, ipxe.efi over TFTP)
+ipxe
+# the snportal venv (/opt/snportal/venv)
 python3
+python3-venv
 """
 
 # xCAT's stock exlist, Debian paths: docs, manuals, locales, apt caches, and /boot
@@ -85,15 +88,41 @@ DEFAULT_EXLIST = """\
 ./usr/lib/modules/*/kernel/net/mac80211*
 """
 
-# The seed: a service node must not answer DHCP before its agent configures it.
+# The seed's service-node steps: its software from otherpkgdir (xcat-core/xcat-dep there,
+# the wheelhouse of `manage.py mkwheelhouse` here; no network needed), DHCP off until the
+# node's agent has configured it ("chkconfig dhcpd off"), the agent started at boot.
+# No secret goes into the image: the agent enrols at boot (docs/hierarchy.md).
 DEFAULT_SERVICE_POSTINSTALL = """\
 #!/bin/sh
 # xCAT postinstall arguments: <rootimg> <osvers> <arch> <profile>
 set -e
 rootimg="$1"
+wheelhouse="${IMG_OTHERPKGDIR:-}"
+if [ ! -f "$wheelhouse/snportal-source.tar" ]; then
+    echo "postinstall: otherpkgdir '$wheelhouse' has no snportal wheelhouse:" \\
+        "run manage.py mkwheelhouse (or make wheelhouse) first" >&2
+    exit 1
+fi
 # Keep DHCP off until the snportal agent on the service node has configured it.
-rm -f "$rootimg"/etc/systemd/system/multi-user.target.wants/isc-dhcp-server.service
-chroot "$rootimg" systemctl disable isc-dhcp-server.service >/dev/null 2>&1 || true
+chroot "$rootimg" systemctl disable dnsmasq.service >/dev/null 2>&1 || true
+ln -sfn /dev/null "$rootimg/etc/systemd/system/dnsmasq.service"
+# snportal: the source snapshot, a venv from the wheelhouse only, bytecode precompiled
+# (a service node starts several Django processes; compiling at boot is slow).
+mkdir -p "$rootimg/opt/snportal" "$rootimg/tmp/snp-wheelhouse"
+tar -xf "$wheelhouse/snportal-source.tar" -C "$rootimg/opt/snportal" --no-same-owner
+cp "$wheelhouse"/*.whl "$wheelhouse/service-requirements.txt" "$rootimg/tmp/snp-wheelhouse/"
+chroot "$rootimg" python3 -m venv /opt/snportal/venv
+chroot "$rootimg" /opt/snportal/venv/bin/pip install -q --no-index --no-cache-dir \\
+    --disable-pip-version-check --find-links /tmp/snp-wheelhouse \\
+    -r /tmp/snp-wheelhouse/service-requirements.txt
+rm -rf "$rootimg/tmp/snp-wheelhouse"
+chroot "$rootimg" /opt/snportal/venv/bin/python -m compileall -q -x /opt/snportal/venv \\
+    /opt/snportal >/dev/null
+# The agent: enrols, configures and starts dnsmasq, the service node's web and workers.
+cp "$rootimg/opt/snportal/images/service/snportal-agent.service" "$rootimg/etc/systemd/system/"
+mkdir -p "$rootimg/etc/systemd/system/multi-user.target.wants"
+ln -sfn ../snportal-agent.service \\
+    "$rootimg/etc/systemd/system/multi-user.target.wants/snportal-agent.service"
 """
 
 

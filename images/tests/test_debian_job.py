@@ -6,8 +6,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
-from images import services
+from images import services, wheelhouse
 from images.models import OsImage
 from images.tests.factories import ACTOR
 from snportal import jobs
@@ -27,6 +28,7 @@ def run_build(image: OsImage, kind: str) -> Job:
 
 
 def test_a_customised_debian_service_image_builds_and_packs(images_dir: Path) -> None:
+    wheelhouse.build_wheelhouse(Path(settings.VAR_DIR).resolve() / "wheelhouse")
     services.copycds("debian12", actor=ACTOR)
     stock = OsImage.objects.get(imagename="debian12-x86_64-netboot-service")
     custom = services.copy(stock, "myservice", actor=ACTOR)
@@ -41,8 +43,8 @@ def test_a_customised_debian_service_image_builds_and_packs(images_dir: Path) ->
     assert (tree / "etc/motd").read_text() == "customised by snportal\n"
     assert (tree / "etc/exports").read_text() == EXPORTS
     wants = tree / "etc/systemd/system/multi-user.target.wants"
-    assert not (wants / "isc-dhcp-server.service").exists()
-    assert (tree / "usr/sbin/dhcpd").exists()
+    assert not (wants / "dnsmasq.service").exists()
+    assert (tree / "usr/sbin/dnsmasq").exists()
     # No unused Debian initramfs was built, and the real update-initramfs is back.
     assert not list((tree / "boot").glob("initrd.img-*"))
     assert "mkinitramfs" in (tree / "usr/sbin/update-initramfs").read_text()
@@ -61,5 +63,5 @@ def test_a_customised_debian_service_image_builds_and_packs(images_dir: Path) ->
         text=True,
         check=True,
     ).stdout.splitlines()
-    assert "etc/exports" in listing and "usr/sbin/dhcpd" in listing
+    assert "etc/exports" in listing and "usr/sbin/dnsmasq" in listing
     assert not [p for p in listing if p.startswith("usr/share/man/")]

@@ -57,8 +57,8 @@ def test_the_service_definition_disables_dhcp_until_the_agent_configures_it() ->
     run("copycds", "debian12")
     service = OsImage.objects.get(imagename="debian12-x86_64-netboot-service")
     assert service.postinstall == DEFAULT_SERVICE_POSTINSTALL
-    assert "disable isc-dhcp-server" in service.postinstall
-    assert "isc-dhcp-server" in service.pkglist
+    assert "systemctl disable dnsmasq.service" in service.postinstall
+    assert "dnsmasq" in service.pkglist.split()
     assert "./usr/share/man*" in service.exlist
 
 

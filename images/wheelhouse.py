@@ -1,0 +1,168 @@
+"""The service image's otherpkgdir: a wheelhouse the management node builds.
+
+xCAT's service-node image gets its own software from ``otherpkgdir`` (xcat-core and
+xcat-dep), because a service node has no internet. snportal's equivalent is a directory
+(default ``$SNPORTAL_VAR_DIR/wheelhouse``) holding:
+
+* ``*.whl`` — the service node's Python dependencies (a subset of ``requirements.txt``,
+  same pins), built here with pip and its cache, so the image build itself never touches
+  the network (``pip install --no-index --find-links``);
+* ``service-requirements.txt`` — exactly what the image's venv installs;
+* ``snportal-source.tar`` — the git-tracked files of this checkout as they are on disk
+  (what ``/opt/snportal`` gets), without tests, benchmarks or ``var/``: no installation
+  keys, no database, no ``.env`` files. The service node receives its secrets at enrolment.
+
+Django-free on purpose: ``make install`` runs it as ``python -m images.wheelhouse``
+without starting a database; ``manage.py mkwheelhouse`` is the same with Django's
+command-line conventions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import subprocess
+import sys
+import tarfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+__all__ = [
+    "REPO",
+    "REQUIREMENTS_NAME",
+    "SERVICE_PACKAGES",
+    "SOURCE_NAME",
+    "build_wheelhouse",
+    "service_requirements",
+    "source_files",
+    "write_source_tar",
+]
+
+REPO = Path(__file__).resolve().parent.parent
+REQUIREMENTS_NAME = "service-requirements.txt"
+SOURCE_NAME = "snportal-source.tar"
+# What a service node runs: the agent, the SN web (gunicorn + whitenoise), workers
+# (django-q2), IPMI (pyghmi), the console relay (websockets) and secret decryption.
+# Not pgserver (a service node uses the management node's PostgreSQL), not test tools.
+SERVICE_PACKAGES = (
+    "Django",
+    "django-q2",
+    "psycopg",
+    "pyghmi",
+    "websockets",
+    "cryptography",
+    "dj-database-url",
+    "gunicorn",
+    "whitenoise",
+)
+# Paths of the checkout a service node never needs; anything that could hold a secret of
+# this installation lives under var/ (keys, database) and is excluded with it.
+EXCLUDED_TOP = ("tests", "benchmarks", "var", "docs", ".ci", "conftest.py")
+EXCLUDED_NAMES = (".env", "env")
+_REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def service_requirements(requirements: Path = REPO / "requirements.txt") -> list[str]:
+    """The pinned lines of ``requirements.txt`` for :data:`SERVICE_PACKAGES`, in file order.
+
+    One list of pins for the portal and its service nodes: a service node must run what
+    the management node runs (the agent refuses a version skew anyway).
+    """
+    wanted = {_normal(p) for p in SERVICE_PACKAGES}
+    lines = []
+    for line in requirements.read_text().splitlines():
+        match = _REQ_NAME.match(line)
+        if match and not line.lstrip().startswith("#") and _normal(match[1]) in wanted:
+            lines.append(line.split("#", 1)[0].strip())
+            wanted.discard(_normal(match[1]))
+    if wanted:
+        raise ValueError(f"{requirements} does not pin {', '.join(sorted(wanted))}")
+    return lines
+
+
+def source_files(repo: Path = REPO) -> list[str]:
+    """Git-tracked files a service node runs (paths relative to the checkout).
+
+    Tracked files only: never a developer's stray ``.env``, keys or database under var/.
+    """
+    out = subprocess.run(
+        ["git", "-C", str(repo), "ls-files", "-z"], capture_output=True, check=True
+    ).stdout.decode()
+    files = []
+    for path in filter(None, out.split("\0")):
+        parts = path.split("/")
+        if parts[0] in EXCLUDED_TOP or "tests" in parts[:-1] or parts[-1] in EXCLUDED_NAMES:
+            continue
+        if parts[-1].startswith(".env") or not (repo / path).is_file():
+            continue  # deleted in the work tree but still tracked
+        files.append(path)
+    return files
+
+
+def write_source_tar(target: Path, repo: Path = REPO) -> int:
+    """Write the source snapshot (root-owned, mtimes kept); returns the number of files."""
+    files = source_files(repo)
+    tmp = target.with_suffix(".tmp")
+    with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
+        for path in files:
+            info = tar.gettarinfo(str(repo / path), arcname=path)
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            with open(repo / path, "rb") as f:
+                tar.addfile(info, f)
+    os.replace(tmp, target)
+    return len(files)
+
+
+def build_wheelhouse(
+    target: Path,
+    *,
+    python: str = sys.executable,
+    log: Callable[[str], None] = print,
+    pip_args: Iterable[str] = (),
+) -> Path:
+    """Fill ``target`` with the service node's wheels, requirements and source snapshot.
+
+    ``pip wheel`` uses pip's cache, so a second run (or one after ``make install``) needs
+    no network. Wheels are for this Python; the image's Python (Debian 12: 3.11) must
+    match, and the image build checks it.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    requirements = service_requirements()
+    req_file = target / REQUIREMENTS_NAME
+    buf = io.StringIO()
+    buf.write("# snportal service node: installed with pip --no-index --find-links .\n")
+    buf.writelines(line + "\n" for line in requirements)
+    req_file.write_text(buf.getvalue())
+    cmd = [python, "-m", "pip", "wheel", "-q", "--disable-pip-version-check"]
+    cmd += ["--wheel-dir", str(target), "-r", str(req_file), *pip_args]
+    log("mkwheelhouse: " + " ".join(cmd))
+    subprocess.run(cmd, check=True)
+    count = write_source_tar(target / SOURCE_NAME)
+    wheels = sorted(p.name for p in target.glob("*.whl"))
+    log(f"mkwheelhouse: {len(wheels)} wheels, {count} source files in {target}")
+    return target
+
+
+def default_target() -> Path:
+    """``$SNPORTAL_VAR_DIR/wheelhouse`` (the settings' VAR_DIR, read without Django)."""
+    var = os.environ.get("SNPORTAL_VAR_DIR", "").strip()
+    return (Path(var) if var else REPO / "var").resolve() / "wheelhouse"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m images.wheelhouse", description=__doc__)
+    parser.add_argument("--target", type=Path, default=None, help="default: var/wheelhouse")
+    args = parser.parse_args(argv)
+    build_wheelhouse((args.target or default_target()).resolve())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
