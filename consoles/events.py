@@ -9,6 +9,11 @@ keys ``node`` and ``node:lab01``.
 
 Slow browsers never hold anyone up: each subscriber has a bounded queue, and one that falls
 behind is disconnected (the page reconnects and re-renders, which is its resync).
+
+Every logged-in viewer may open this socket, so what one connection can make the console
+server hold is bounded: a subscribe message is at most ``MAX_SUBSCRIBE_BYTES``, a key at
+most ``MAX_KEY_CHARS``, a connection at most ``MAX_KEYS`` keys in all; a message over
+any of these is refused whole with an ``{"type": "error", …}`` frame.
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CHANNEL = "snportal_events"
+# A page subscribes to a handful of keys (data-live-topics); these leave ample room.
+MAX_KEYS = 256
+MAX_KEY_CHARS = 120
+MAX_SUBSCRIBE_BYTES = 16 * 1024
 # The id field that narrows each topic (``node:lab01``, ``job:12``).
 ID_FIELDS = {"node": "node", "job": "job", "joblog": "job"}
 
@@ -37,14 +46,28 @@ def keys_for(payload: dict[str, Any]) -> list[str]:
     return keys
 
 
+class SubscriptionError(ValueError):
+    """A subscribe message refused whole; the message is safe to send to the client."""
+
+
 class EventSubscriber:
-    """One browser: its keys and a bounded queue of encoded payloads."""
+    """One browser: its keys (at most ``MAX_KEYS``) and a bounded queue of payloads."""
 
     def __init__(self, limit: int = 2000, on_overflow: Callable[[], None] | None = None) -> None:
         self.keys: set[str] = set()
         self.queue: asyncio.Queue[str] = asyncio.Queue(limit)
         self.on_overflow = on_overflow
         self.overflowed = False
+
+    def subscribe(self, keys: set[str], max_keys: int = MAX_KEYS) -> None:
+        """Add ``keys``, or none of them when that would pass ``max_keys``."""
+        merged = self.keys | keys
+        if len(merged) > max_keys:
+            raise SubscriptionError(
+                f"subscription refused: at most {max_keys} keys per connection "
+                f"({len(merged)} asked); subscribe to a topic such as 'node' instead"
+            )
+        self.keys = merged
 
     def offer(self, text: str) -> None:
         if self.overflowed:
@@ -131,13 +154,34 @@ def _broadcast_resync(hub: EventHub) -> None:
 def parse_subscription(
     message: str, allowed: Iterable[str] = ("node", "job", "joblog")
 ) -> set[str]:
-    """Keys from a browser's ``{"subscribe": [...]}``; unknown topics are ignored."""
+    """Keys from a browser's ``{"subscribe": [...]}``; unknown topics are ignored.
+
+    Raises :class:`SubscriptionError` for a message over ``MAX_SUBSCRIBE_BYTES``, more
+    than ``MAX_KEYS`` keys or a key over ``MAX_KEY_CHARS``: checked before decoding
+    (the size) and before any set is built (the count).
+    """
+    if len(message) > MAX_SUBSCRIBE_BYTES:
+        raise SubscriptionError(
+            f"subscription refused: the message is {len(message)} characters; "
+            f"at most {MAX_SUBSCRIBE_BYTES} are accepted"
+        )
     try:
         data = json.loads(message)
-    except ValueError:
+    except (ValueError, RecursionError):
         return set()
     keys = data.get("subscribe") if isinstance(data, dict) else None
     if not isinstance(keys, list):
         return set()
+    if len(keys) > MAX_KEYS:
+        raise SubscriptionError(
+            f"subscription refused: {len(keys)} keys; at most {MAX_KEYS} per connection"
+        )
+    wanted = {k for k in keys if isinstance(k, str)}
+    for key in wanted:
+        if len(key) > MAX_KEY_CHARS:
+            raise SubscriptionError(
+                f"subscription refused: a key is {len(key)} characters; "
+                f"at most {MAX_KEY_CHARS} are accepted"
+            )
     allowed = set(allowed)
-    return {str(k)[:120] for k in keys if str(k).split(":", 1)[0] in allowed}
+    return {k for k in wanted if k.split(":", 1)[0] in allowed}

@@ -26,6 +26,7 @@ import json
 import logging
 import struct
 import weakref
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -37,8 +38,14 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from consoles.broker import Broker, NodeConsole, SourceError, Subscriber
-from consoles.events import EventHub, EventSubscriber, parse_subscription
-from consoles.tickets import Ticket, TicketError, TicketLedger, verify
+from consoles.events import (
+    MAX_KEYS,
+    EventHub,
+    EventSubscriber,
+    SubscriptionError,
+    parse_subscription,
+)
+from consoles.tickets import SALT, Ticket, TicketError, TicketLedger, verify
 
 __all__ = ["ConsoleServer", "Hooks", "origin_allowed"]
 
@@ -49,6 +56,8 @@ CONSOLE_PREFIX = "/ws/console/"
 WALL_PATH = "/ws/wall"
 EVENTS_PATH = "/ws/events"
 CLOSE_TOO_SLOW = 4000
+# Live-event sockets one user may hold at once: one per open page, a generous number of tabs.
+EVENTS_PER_USER = 32
 
 
 class Hooks(Protocol):
@@ -91,8 +100,12 @@ class ConsoleServer:
         hooks: Hooks | None = None,
         status_interval: float = 5.0,
         events: EventHub | None = None,
+        events_max_keys: int = MAX_KEYS,
+        events_per_user: int = EVENTS_PER_USER,
+        ticket_salt: str = SALT,  # RELAY_SALT on a service node: only the portal's relay
     ) -> None:
         self.broker = broker
+        self.ticket_salt = ticket_salt
         self.events = events or EventHub()
         self.allowed_origins = list(allowed_origins)
         self.ticket_max_age = ticket_max_age
@@ -107,6 +120,9 @@ class ConsoleServer:
         self._status_task: asyncio.Task[None] | None = None
         self._viewers: set[_Viewer] = set()
         self._events_conns: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
+        self.events_max_keys = events_max_keys
+        self.events_per_user = events_per_user
+        self._events_by_user: Counter[int | str] = Counter()
         self._statuses: dict[str, str] = {}
 
     async def start(self, host: str, port: int) -> Server:
@@ -141,13 +157,21 @@ class ConsoleServer:
         if not origin_allowed(request.headers.get("Origin"), self.allowed_origins):
             return conn.respond(HTTPStatus.FORBIDDEN, "origin not allowed\n")
         try:
-            ticket = verify(parse_qs(url.query).get("ticket", [""])[0], self.ticket_max_age)
+            ticket = verify(
+                parse_qs(url.query).get("ticket", [""])[0], self.ticket_max_age, self.ticket_salt
+            )
             if wanted is not None and ticket.nodes != wanted:
                 raise TicketError("the console ticket is for another node")
             self.ledger.use(ticket)
         except TicketError as exc:
             return conn.respond(HTTPStatus.FORBIDDEN, f"{exc}\n")
         if url.path == EVENTS_PATH:
+            if self._events_by_user[_user_key(ticket)] >= self.events_per_user:
+                return conn.respond(
+                    HTTPStatus.TOO_MANY_REQUESTS,
+                    f"too many live-event connections for {ticket.username} "
+                    f"(at most {self.events_per_user}); close some pages\n",
+                )
             self._events_conns.add(conn)
         if wanted is not None and wanted[0] not in self.broker.consoles:
             return conn.respond(HTTPStatus.NOT_FOUND, f"no console for {wanted[0]} here\n")
@@ -155,11 +179,18 @@ class ConsoleServer:
         return None
 
     # --- a page's live-event socket ---------------------------------------------------------
-    async def _handle_events(self, conn: ServerConnection) -> None:
-        """The page subscribes to keys (``{"subscribe": [...]}``); matching payloads follow."""
+    async def _handle_events(self, conn: ServerConnection, ticket: Ticket | None) -> None:
+        """The page subscribes to keys (``{"subscribe": [...]}``); matching payloads follow.
+
+        A subscription over the caps (:mod:`consoles.events`) is refused whole with an
+        error frame; the connection and its earlier keys stay.
+        """
         sub = EventSubscriber(
             on_overflow=lambda: asyncio.ensure_future(conn.close(CLOSE_TOO_SLOW, "too slow"))
         )
+        user = _user_key(ticket) if ticket is not None else None
+        if user is not None:
+            self._events_by_user[user] += 1
         self.events.add(sub)
 
         async def pump() -> None:
@@ -172,20 +203,27 @@ class ConsoleServer:
         sender = asyncio.get_running_loop().create_task(pump())
         try:
             async for message in conn:
-                if isinstance(message, str):
-                    sub.keys |= parse_subscription(message)
+                try:
+                    if not isinstance(message, str):
+                        raise SubscriptionError("subscription refused: send JSON text frames")
+                    sub.subscribe(parse_subscription(message), self.events_max_keys)
+                except SubscriptionError as exc:
+                    sub.offer(json.dumps({"type": "error", "message": str(exc)}))
         except ConnectionClosed:
             pass
         finally:
             self.events.remove(sub)
             sender.cancel()
+            if user is not None:
+                self._events_by_user[user] -= 1
+                if self._events_by_user[user] <= 0:
+                    del self._events_by_user[user]
 
     # --- a connected viewer ----------------------------------------------------------------
     async def _handle(self, conn: ServerConnection) -> None:
         if conn in self._events_conns:
             self._events_conns.discard(conn)
-            self._accepted.pop(conn, None)
-            await self._handle_events(conn)
+            await self._handle_events(conn, self._accepted.pop(conn, None))
             return
         ticket = self._accepted.pop(conn)
         remote = conn.remote_address[0] if conn.remote_address else None
@@ -306,3 +344,8 @@ class ConsoleServer:
             watched = sorted({n for v in self._viewers for n in v.ticket.nodes})
             if watched:
                 await self._refresh_statuses(watched)
+
+
+def _user_key(ticket: Ticket) -> int | str:
+    """Whom a connection counts against: the user id, or the name for id-less tickets."""
+    return ticket.user_id if ticket.user_id is not None else ticket.username

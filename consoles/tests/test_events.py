@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect as sync_connect
 
 from consoles import events as hub_events
 from consoles import tickets
@@ -97,3 +99,89 @@ def test_the_events_socket_needs_a_ticket(listening_server) -> None:
     with pytest.raises(InvalidStatus) as refused:
         asyncio.run(attempt())
     assert refused.value.response.status_code == 403
+
+
+# --- bounds: what one viewer's connection can make the console server hold -------------------
+
+
+@pytest.fixture
+def events_server(tmp_path):
+    """A real console server (no LISTEN needed: these tests only subscribe)."""
+    server = ServerThread(None, tmp_path, events_per_user=2)
+    yield server
+    server.stop()
+
+
+def events_url(server: ServerThread, user_id: int = 7) -> str:
+    token = tickets.mint(user_id=user_id, username="viewer", nodes=[], mode=tickets.VIEW)
+    return server.url(f"/ws/events?ticket={token}")
+
+
+def subscribe(ws, keys: list[str]) -> dict | None:
+    """Send one subscribe message; the error frame it earned, or None within 0.5 s."""
+    ws.send(json.dumps({"subscribe": keys}))
+    try:
+        return json.loads(ws.recv(timeout=0.5))
+    except TimeoutError:
+        return None
+
+
+def held_keys(server: ServerThread) -> list[int]:
+    return server.call(lambda: [len(s.keys) for s in server.server.events.subscribers])
+
+
+def test_subscriptions_past_the_key_cap_are_refused_with_an_error_frame(events_server) -> None:
+    with sync_connect(events_url(events_server), origin=ORIGIN, open_timeout=5) as ws:
+        assert subscribe(ws, [f"node:n{i}" for i in range(200)]) is None
+        error = subscribe(ws, [f"node:m{i}" for i in range(200)])
+        assert error["type"] == "error" and str(hub_events.MAX_KEYS) in error["message"]
+        assert held_keys(events_server) == [200]
+
+
+def test_many_small_subscribe_messages_cannot_pass_the_key_cap(events_server) -> None:
+    with sync_connect(events_url(events_server), origin=ORIGIN, open_timeout=5) as ws:
+        for start in range(0, 400, 100):
+            ws.send(json.dumps({"subscribe": [f"job:{i}" for i in range(start, start + 100)]}))
+        assert json.loads(ws.recv(timeout=5))["type"] == "error"
+        assert held_keys(events_server) == [200]
+
+
+def test_an_oversized_subscribe_message_is_refused(events_server) -> None:
+    with sync_connect(events_url(events_server), origin=ORIGIN, open_timeout=5) as ws:
+        error = subscribe(ws, ["node"] * 5000)
+        assert error["type"] == "error" and "characters" in error["message"]
+        assert held_keys(events_server) == [0]
+
+
+def test_an_over_long_key_is_refused(events_server) -> None:
+    with sync_connect(events_url(events_server), origin=ORIGIN, open_timeout=5) as ws:
+        error = subscribe(ws, ["node:" + "x" * 200])
+        assert "at most 120" in error["message"]
+
+
+def test_a_refused_subscription_keeps_the_connection_and_its_keys(events_server) -> None:
+    with sync_connect(events_url(events_server), origin=ORIGIN, open_timeout=5) as ws:
+        assert subscribe(ws, ["node"]) is None
+        assert subscribe(ws, ["node:" + "x" * 200])["type"] == "error"
+        assert subscribe(ws, ["job"]) is None
+        assert held_keys(events_server) == [2]
+
+
+def test_a_user_over_the_connection_cap_is_refused(events_server) -> None:
+    def open_events(user_id: int = 7):
+        return sync_connect(events_url(events_server, user_id), origin=ORIGIN, open_timeout=5)
+
+    with open_events(), open_events() as second, open_events(user_id=8):
+        with pytest.raises(InvalidStatus) as refused:
+            open_events()
+        assert refused.value.response.status_code == 429
+        assert b"too many live-event connections" in refused.value.response.body
+        second.close()
+        deadline = time.monotonic() + 5
+        while True:  # the server notices the close on its own loop
+            try:
+                with open_events():
+                    break
+            except InvalidStatus:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
