@@ -111,6 +111,10 @@ def nodeset(names: Sequence[str], target_text: str, *, actor: audit.Actor) -> di
             {"currstate": target.currstate},
             user_id=actor.user_id,
         )
+        # Netbooting a service node arms its one enrolment (hierarchy.enrol).
+        from hierarchy import enrol
+
+        enrol.arm_on_nodeset(ok, target.currstate, actor=actor)
         failed = [n for n in names if not results[n].ok]
         audit.record(
             "node.nodeset",
@@ -255,6 +259,9 @@ def script_for(mac_text: str, *, uuid: str = "", serial: str = "", address: str 
         serialspeed=node.serialspeed,
         addkcmdline=image.addkcmdline,
     )
+    from hierarchy import enrol
+
+    cmdline += enrol.kernel_arg(node)  # an armed service node's one-time secret
     services.add_events(
         [node],
         "boot",

@@ -171,6 +171,20 @@ TFTP_DIR = env_path("SNPORTAL_TFTP_DIR", VAR_DIR / "tftp")
 # the portal then answers artifact requests with X-Accel-Redirect and nginx sends the file.
 BOOT_ACCEL_REDIRECT = env_str("SNPORTAL_BOOT_ACCEL_REDIRECT", "")
 
+# --- Service nodes: enrolment and the agent (docs/hierarchy.md) -------------------------------
+# Where a service node reaches this PostgreSQL ("host" or "host:port"; the port defaults to
+# the portal's own). Lab: 10.0.2.100:5432 through the SN VM's guestfwd. Empty: the portal's
+# own database host, which is right only when that name means the same on the service node.
+SN_DATABASE_HOST = env_str("SNPORTAL_SN_DATABASE_HOST", "")
+# The portal as a service node reaches it over HTTP (artifact pulls, log shipping).
+MN_URL = env_str("SNPORTAL_MN_URL", BOOT_URL).rstrip("/")
+# Agent heartbeat period (seconds); routing treats an older heartbeat than the timeout as dead.
+SN_HEARTBEAT_SECONDS = env_int("SNPORTAL_SN_HEARTBEAT_SECONDS", 5, minimum=1)
+# Refused enrolment attempts per service node in ENROL_WINDOW seconds before /boot/enrol
+# answers 429 (the secret is 256 bits: this bounds noise in the audit trail, not guessing).
+SN_ENROL_FAILURE_LIMIT = env_int("SNPORTAL_SN_ENROL_FAILURE_LIMIT", 10, minimum=1)
+SN_ENROL_WINDOW = env_int("SNPORTAL_SN_ENROL_WINDOW", 300, minimum=1)
+
 # --- Role: management node (default) or service node (docs/hierarchy.md) ----------------------
 # On a service node the same project serves only the node-facing /boot/ URLs, with artifacts
 # from a local content-addressed cache filled from the management node (hierarchy.cache).
