@@ -7,3 +7,9 @@ class HierarchyConfig(AppConfig):
     """Service nodes: enrolment, heartbeats, routing of node work to the node's service node."""
 
     name = "hierarchy"
+
+    def ready(self) -> None:
+        from hierarchy.defs import ServiceNodeDefs
+        from snportal import defs
+
+        defs.register(ServiceNodeDefs())

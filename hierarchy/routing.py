@@ -132,12 +132,16 @@ def portal_host() -> str:
     return urlsplit(settings.BOOT_URL).hostname or ""
 
 
-def xcatmasters(nodes: Iterable[Node]) -> dict[str, str]:
-    """Each node's xcatmaster: its own if set, else derived (one query for all nodes)."""
+def xcatmasters(nodes: Iterable[Node], *, portal: str | None = None) -> dict[str, str]:
+    """Each node's xcatmaster: its own if set, else derived (one query for all nodes).
+
+    ``portal`` is what nodes without a (addressed) service node get: the portal's host
+    by default; ``""`` lets a caller tell "the portal" apart.
+    """
     nodes = list(nodes)
     primaries = {n.name: split_list(n.servicenode)[:1] for n in nodes if not n.xcatmaster}
     sns = _servicenodes(p[0] for p in primaries.values() if p)
-    portal = portal_host()
+    portal = portal_host() if portal is None else portal
     result: dict[str, str] = {}
     for node in nodes:
         if node.xcatmaster:
@@ -147,6 +151,16 @@ def xcatmasters(nodes: Iterable[Node]) -> dict[str, str]:
         sn = sns.get(primary[0]) if primary else None
         result[node.name] = (_address_ip(sn.address) if sn is not None else "") or portal
     return result
+
+
+def derived_for(servicenodes: Iterable[str]) -> dict[str, str]:
+    """``servicenode`` text → the xcatmaster it derives ("" for none), one query."""
+    lists = {text: split_list(text)[:1] for text in set(servicenodes)}
+    sns = _servicenodes(p[0] for p in lists.values() if p)
+    return {
+        text: _address_ip(sns[p[0]].address) if p and p[0] in sns else ""
+        for text, p in lists.items()
+    }
 
 
 def xcatmaster(node: Node) -> str:

@@ -18,6 +18,10 @@ Distinct 127.0.x.y addresses on port 623 work as well (measured, 1,000 BMCs: rpo
 Power and boot device are handled by ``chassis_control.sh`` (see its header for the
 hook that the netboot lab uses to start and stop qemu).
 
+The hierarchy lab (``runlab --hierarchy``) runs the compute nodes' BMCs inside its network
+namespace (``netns=``), bound to the lab bridge's address (``host=``): only a service node
+on that bridge can reach them, as on a real cluster's management network.
+
 This module is Django-free; ``manage.py runlab`` wraps :class:`Lab`.
 """
 
@@ -27,6 +31,7 @@ import os
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -106,12 +111,14 @@ class Lab:
         *,
         hook: str | None = None,
         per_process: int = DEFAULT_BMCS_PER_PROCESS,
+        netns: str | None = None,
     ) -> None:
         if not 1 <= per_process <= MAX_BMCS_PER_PROCESS:
             raise ValueError(f"per_process must be 1..{MAX_BMCS_PER_PROCESS}")
         self.state_dir = Path(state_dir).resolve()
         self.hook = hook
         self.per_process = per_process
+        self.netns = netns  # run ipmi_sim (and so the power hook and qemu) inside it
         self.bmcs: list[BmcInfo] = []
         self._procs: list[subprocess.Popen[bytes]] = []
 
@@ -141,6 +148,10 @@ class Lab:
         base_port: int = 16000,
         password: str = DEFAULT_PASSWORD,
         sol_base_port: int | None = None,
+        *,
+        host: str = "127.0.0.1",
+        names: list[str] | None = None,
+        macs: list[str] | None = None,
     ) -> list[BmcInfo]:
         """Start ``n`` BMCs on 127.0.0.1 ports ``base_port``…; return how to reach them.
 
@@ -148,6 +159,9 @@ class Lab:
         on TCP ``127.0.0.1:sol_base_port + i`` (a qemu ``-serial tcp:…,server=on`` or a
         scripted fake); ipmi_sim connects as a client, retries every 10 s, and keeps a
         64 KiB history of what the serial port said.
+
+        ``host`` is the address the BMCs bind (inside ``netns`` when set); ``names`` and
+        ``macs`` replace ``lab01…`` and :func:`lab_mac` (the hierarchy lab's sn01, c01…).
 
         Nodes start powered off with no boot override. Raises if a process dies or its
         ports are not bound within a few seconds (e.g. a port already in use).
@@ -162,14 +176,16 @@ class Lab:
         # 20-character password: measured, 19 is the longest that works.
         if not 1 <= len(password) <= 19 or not password.isascii():
             raise ValueError("the lab BMC password must be 1 to 19 ASCII characters")
+        if (names and len(names) != n) or (macs and len(macs) != n):
+            raise ValueError(f"need {n} names and MACs")
         self.bmcs = [
             BmcInfo(
-                node_name(i, n),
-                "127.0.0.1",
+                names[i - 1] if names else node_name(i, n),
+                host,
                 base_port + i - 1,
                 "admin",
                 password,
-                lab_mac(i),
+                macs[i - 1] if macs else lab_mac(i),
                 sol_base_port + i - 1 if sol_base_port else None,
             )
             for i in range(1, n + 1)
@@ -252,8 +268,9 @@ class Lab:
         (sim / "bmc.emu").write_text("\n".join(emu) + "\n")
         with open(sim / "ipmi_sim.log", "wb") as log:
             # Own process group: stop() kills ipmi_sim and any hook it left running.
+            prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
             return subprocess.Popen(
-                [IPMI_SIM, "-c", "lan.conf", "-f", "bmc.emu", "-s", "state", "-n"],
+                [*prefix, IPMI_SIM, "-c", "lan.conf", "-f", "bmc.emu", "-s", "state", "-n"],
                 cwd=sim,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -264,14 +281,18 @@ class Lab:
     def _wait_bound(self, deadline: float) -> None:
         """Wait until every BMC port is bound (read from /proc, no traffic needed)."""
         want = {b.port for b in self.bmcs}
+        hosts = {b.host for b in self.bmcs}
         while True:
+            bound: set[int] = set()
             for proc in self._procs:
                 if proc.poll() is not None:
                     raise RuntimeError(
                         f"ipmi_sim exited with {proc.returncode}; "
                         f"see {self.state_dir}/sim*/ipmi_sim.log"
                     )
-            missing = want - _bound_udp_ports()
+                # The process's own view: inside a namespace, its sockets are only there.
+                bound |= _bound_udp_ports(f"/proc/{proc.pid}/net/udp", hosts)
+            missing = want - bound
             if not missing:
                 return
             if time.monotonic() > deadline:
@@ -279,14 +300,20 @@ class Lab:
             time.sleep(0.02)
 
 
-def _bound_udp_ports() -> set[int]:
-    """UDP ports bound on 127.0.0.1 (or any address), from /proc/net/udp."""
+def _bound_udp_ports(
+    table: str = "/proc/net/udp", hosts: set[str] | frozenset[str] = frozenset({"127.0.0.1"})
+) -> set[int]:
+    """UDP ports bound on ``hosts`` (or any address), from a /proc net table."""
+    wanted = {"00000000"} | {socket.inet_aton(h)[::-1].hex().upper() for h in hosts}
     ports: set[int] = set()
-    with open("/proc/net/udp") as f:
-        next(f)
-        for line in f:
-            local = line.split()[1]
-            addr, port = local.split(":")
-            if addr in ("0100007F", "00000000"):
-                ports.add(int(port, 16))
+    try:
+        with open(table) as f:
+            next(f)
+            for line in f:
+                local = line.split()[1]
+                addr, port = local.split(":")
+                if addr in wanted:
+                    ports.add(int(port, 16))
+    except FileNotFoundError:  # the process just exited; the caller sees it
+        pass
     return ports

@@ -19,6 +19,16 @@ virtio NIC; user-mode networking with ``restrict=on`` (the guest reaches nothing
 console is a TCP server that the BMC's SOL connects to, ``wait=on`` so the guest does not
 start until the BMC listens and no boot output is lost. ``-nographic`` sends firmware and
 iPXE text to the serial port too.
+
+The hierarchy lab (``runlab --hierarchy``, :mod:`lab.netns`) adds two shapes:
+
+* a **service node**: the user-net NIC as above plus more ``guestfwd`` ports on 10.0.2.100
+  (PostgreSQL, the console server), a ``hostfwd`` to its own console server, and a second
+  NIC on the lab bridge whose tap is opened inside the lab's namespace and handed to qemu
+  as a descriptor (qemu itself stays in the host namespace, so its relays reach
+  127.0.0.1);
+* a **compute node**: one NIC, a tap on the bridge, no user networking at all; its BMC
+  runs inside the namespace, so this hook and qemu do too.
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 QEMU = "qemu-system-x86_64"
@@ -50,6 +60,14 @@ class VmConfig:
     bootfile: str = "chain.ipxe"
     memory_mb: int = 1024
     accel: str = "tcg"
+    # Hierarchy lab (empty in the flat lab).
+    user_net: bool = True  # False: a compute node on the lab bridge only
+    # guest port on 10.0.2.100 → "127.0.0.1:5432" or "unix:/path/.s.PGSQL.5432"
+    guestfwds: dict[str, str] = field(default_factory=dict)
+    hostfwds: list[str] = field(default_factory=list)  # e.g. "tcp:127.0.0.1:18001-:8001"
+    tap: str = ""  # tap on the lab bridge
+    tap_netns: str = ""  # open the tap inside this namespace (qemu stays in the host's)
+    tap_mac: str = ""  # the tap NIC's MAC when it is a second NIC (service node)
 
     def save(self, node_dir: Path) -> None:
         (node_dir / "vm.json").write_text(json.dumps(asdict(self), indent=2) + "\n")
@@ -65,11 +83,26 @@ def configure(node_dir: Path, config: VmConfig) -> None:
     config.save(node_dir)
 
 
-def qemu_command(node_dir: Path, config: VmConfig) -> list[str]:
-    """The qemu command line for a node (also what tests and docs show)."""
-    portal_host, _, portal_port = config.portal.rpartition(":")
-    # guestfwd's -cmd: form spawns one relay per connection; commas would need escaping.
-    relay = f"{shutil.which('busybox') or 'busybox'} nc {portal_host or '127.0.0.1'} {portal_port}"
+def relay_command(target: str) -> str:
+    """The guestfwd ``-cmd:`` relay to ``host:port`` or ``unix:/path`` on this machine.
+
+    The ``-cmd:`` form spawns one relay per connection; commas would need escaping.
+    """
+    if target.startswith("unix:"):
+        return f"{sys.executable} {Path(__file__).resolve()} relay {target.removeprefix('unix:')}"
+    host, _, port = target.rpartition(":")
+    return f"{shutil.which('busybox') or 'busybox'} nc {host or '127.0.0.1'} {port}"
+
+
+def _nics(config: VmConfig, tap_fd: int | None) -> list[str]:
+    """-netdev/-device arguments: user net (+ a bridge tap) or, for compute, the tap only."""
+    if config.tap and tap_fd is not None:
+        tap = f"tap,id=n1,fd={tap_fd}"
+    else:
+        tap = f"tap,id=n1,ifname={config.tap},script=no,downscript=no"
+    if not config.user_net:
+        return ["-netdev", tap, "-device", f"virtio-net-pci,netdev=n1,mac={config.mac}"]
+    fwds = {"80": config.portal, **config.guestfwds}
     netdev = ",".join(
         [
             "user",
@@ -78,9 +111,20 @@ def qemu_command(node_dir: Path, config: VmConfig) -> list[str]:
             f"hostname={config.name}",
             f"tftp={config.tftp_dir}",
             f"bootfile={config.bootfile}",
-            f"guestfwd=tcp:{GUEST_PORTAL}:80-cmd:{relay}",
+            *(f"guestfwd=tcp:{GUEST_PORTAL}:{p}-cmd:{relay_command(t)}" for p, t in fwds.items()),
+            *(f"hostfwd={rule}" for rule in config.hostfwds),
         ]
     )
+    args = ["-netdev", netdev, "-device", f"virtio-net-pci,netdev=n0,mac={config.mac}"]
+    if config.tap:
+        # romfile= keeps the second NIC's ROM from offering to boot from it.
+        nic = f"virtio-net-pci,netdev=n1,mac={config.tap_mac},romfile="
+        args += ["-netdev", tap, "-device", nic]
+    return args
+
+
+def qemu_command(node_dir: Path, config: VmConfig, tap_fd: int | None = None) -> list[str]:
+    """The qemu command line for a node (also what tests and docs show)."""
     boot = (node_dir / "boot").read_text().strip() if (node_dir / "boot").exists() else ""
     return [
         QEMU,
@@ -99,10 +143,7 @@ def qemu_command(node_dir: Path, config: VmConfig) -> list[str]:
         f"unix:{node_dir / 'qmp.sock'},server=on,wait=off",
         "-serial",
         f"tcp:127.0.0.1:{config.serial_port},server=on,wait=on",
-        "-netdev",
-        netdev,
-        "-device",
-        f"virtio-net-pci,netdev=n0,mac={config.mac}",
+        *_nics(config, tap_fd),
         "-smbios",
         f"type=1,serial={config.name}",
         # A diskless node: "pxe" asks for the network first; anything else leaves the
@@ -152,14 +193,24 @@ def power_on(node_dir: Path) -> int:
     if running_pid(node_dir):
         return 0
     config = VmConfig.load(node_dir)
+    tap_fd = None
+    if config.tap and config.tap_netns:
+        # This file runs as a script (the BMC's hook): make the lab package importable.
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from lab.netns import open_tap
+
+        tap_fd = open_tap(config.tap_netns, config.tap)
     with open(node_dir / "qemu.log", "ab") as log:
         proc = subprocess.Popen(
-            qemu_command(node_dir, config),
+            qemu_command(node_dir, config, tap_fd),
             cwd=node_dir,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            pass_fds=(tap_fd,) if tap_fd is not None else (),
         )
+        if tap_fd is not None:
+            os.close(tap_fd)
         code = proc.wait()
     set_power_file(node_dir, False)
     (node_dir / "qemu.pid").unlink(missing_ok=True)
@@ -235,10 +286,31 @@ def _wait_for_banner(proc: subprocess.Popen[bytes], marker: bytes, timeout: floa
     return "kvm" if marker in seen else "tcg"
 
 
+def relay(path: str) -> int:
+    """Copy stdin/stdout to a Unix socket (guestfwd to the embedded PostgreSQL's socket)."""
+    import selectors
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(path)
+    sel = selectors.DefaultSelector()
+    sel.register(0, selectors.EVENT_READ, sock.fileno())
+    sel.register(sock.fileno(), selectors.EVENT_READ, 1)
+    while True:
+        for key, _ in sel.select():
+            data = os.read(key.fd, 65536)
+            if not data:
+                return 0
+            out = key.data
+            while data:
+                data = data[os.write(out, data) :]
+
+
 VERBS = {"on": power_on, "off": power_off, "reset": reset, "softoff": soft_off}
 
 
 def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[1] == "relay":
+        return relay(argv[2])
     if len(argv) != 3 or argv[2] not in VERBS:
         print(f"usage: {argv[0]} NODEDIR {'|'.join(VERBS)}", file=sys.stderr)
         return 2

@@ -124,6 +124,28 @@ def _groups(value: str) -> list[str]:
     return names
 
 
+def _servicenode(value: str) -> str:
+    """xCAT's ordered list of service nodes, primary first: ``sn01,sn02``.
+
+    Names and duplicates are checked here; that each one is a service node (a node in
+    group ``service``) and not the node itself needs the database: nodes.services.
+    """
+    names: list[str] = []
+    for part in value.split(","):
+        name = part.strip()
+        if not name:
+            continue
+        if not _NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not a valid node name")
+        if name in names:
+            raise ValueError(f"{name} is listed twice; list each service node once")
+        names.append(name)
+    text = ",".join(names)
+    if len(text) > 100:
+        raise ValueError("longer than 100 characters")
+    return text
+
+
 def _choice(*allowed: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if value not in allowed:
@@ -179,7 +201,12 @@ ATTRS: dict[str, NodeAttr] = {
         NodeAttr("serialspeed", "serialspeed", _number(300, 4_000_000)),
         NodeAttr("netboot", "netboot", _choice("ipxe", "xnba")),
         NodeAttr("provmethod", "osimage", str.strip, "osimage name"),
-        NodeAttr("servicenode", "servicenode", _text(100)),
+        NodeAttr(
+            "servicenode",
+            "servicenode",
+            _servicenode,
+            "service nodes, primary first (sn01,sn02); each a node in group service",
+        ),
         NodeAttr("xcatmaster", "xcatmaster", _text(255)),
         NodeAttr("installnic", "installnic", _text(32)),
         NodeAttr(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from hierarchy.routing import xcatmasters
 from nodes import noderange, services
 from nodes.attributes import ATTRS
 from nodes.models import Group, Node
@@ -47,6 +48,7 @@ class NodeDefs:
             return [Stanza(name, self.objtype) for name in names]
         nodes = services.with_groups(Node.objects.filter(name__in=names).select_related("osimage"))
         by_name = {n.name: n for n in nodes}
+        masters = xcatmasters(by_name.values(), portal="")
         stanzas = []
         for name in names:
             node = by_name[name]
@@ -54,6 +56,9 @@ class NodeDefs:
             # xCAT lists "all" among a node's groups; it is implicit here and dropped on import.
             attrs["groups"] = ",".join([*node.group_names(), "all"])
             attrs["statustime"] = services.xcat_time(node.statustime)
+            # Derived from the primary service node when unset; mkdef gives it back
+            # unpinned (nodes.services._keep_xcatmaster_derived).
+            attrs["xcatmaster"] = masters[name]
             stanzas.append(Stanza(name, self.objtype, {k: v for k, v in attrs.items() if v}))
         return stanzas
 

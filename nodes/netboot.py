@@ -207,9 +207,13 @@ def _line(r: Result) -> str:
 
 def boot_base(node: Node) -> str:
     """The portal as this node reaches it: its xcatmaster, else the BOOT_URL setting."""
-    if node.xcatmaster:
-        master = node.xcatmaster
-        return master if "://" in master else f"http://{master}"
+    if node.xcatmaster or node.servicenode:
+        from hierarchy.routing import xcatmasters
+
+        # Explicit, or derived from the primary service node's address (docs/hierarchy.md).
+        master = xcatmasters([node], portal="")[node.name]
+        if master:
+            return master if "://" in master else f"http://{master}"
     return settings.BOOT_URL
 
 
@@ -410,6 +414,7 @@ def start_rinstall(
             params={"nodes": list(names), "target": target, "actor": actor.__dict__},
             user=user,
             actor=actor,
+            nodes=names,
         )
         # The request itself (with the client's address); the job adds the outcome.
         audit.record(

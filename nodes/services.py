@@ -243,6 +243,8 @@ def save_nodes(
                 setattr(node, ATTRS[attr].field, value)
         finals.append(node)
     problems += _duplicates(finals, "mac", "MAC") + _duplicates(finals, "ip", "IP address")
+    problems += _servicenode_problems(finals, parsed, group_lists)
+    _keep_xcatmaster_derived(finals, parsed)
     if problems:
         raise NodeDataError(problems)
 
@@ -269,6 +271,64 @@ def save_nodes(
 
 def _nonempty(attrs: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in attrs.items() if v != ""}
+
+
+def _keep_xcatmaster_derived(nodes: Sequence[Node], parsed: Mapping[str, Mapping]) -> None:
+    """An xcatmaster given equal to the one derived from the node's service node stays
+    derived (stored empty): ``lsdef -z`` shows the derived value, and feeding that back
+    to ``mkdef -z -f`` must not pin it (docs/hierarchy.md)."""
+    from hierarchy.routing import derived_for
+
+    given = [
+        n for n in nodes if n.servicenode and n.xcatmaster and "xcatmaster" in parsed[n.name]
+    ]
+    if not given:
+        return
+    derived = derived_for(n.servicenode for n in given)
+    for node in given:
+        if node.xcatmaster == derived.get(node.servicenode):
+            node.xcatmaster = ""
+
+
+def _servicenode_problems(
+    nodes: Sequence[Node], parsed: Mapping[str, Mapping[str, Any]], groups: Mapping[str, list]
+) -> list[Problem]:
+    """Each service node a node names must be a node in group ``service``, not itself.
+
+    Two queries whatever the number of nodes; group changes in the same batch count
+    (``mkdef -z`` of a service node and its compute nodes in one file).
+    """
+    given = [n for n in nodes if n.servicenode and "servicenode" in parsed.get(n.name, {})]
+    if not given:
+        return []
+    wanted = {sn for n in given for sn in n.servicenode.split(",")}
+    service = set(
+        Node.objects.filter(nodegroup__group__name="service").values_list("name", flat=True)
+    )
+    for name, members in groups.items():
+        (service.add if "service" in members else service.discard)(name)
+    defined = set(Node.objects.filter(name__in=wanted).values_list("name", flat=True))
+    defined |= {n.name for n in nodes}
+    known = ", ".join(sorted(service, key=noderange.natural_key)[:10]) or "none yet"
+    problems: list[Problem] = []
+    for node in given:
+        for sn in node.servicenode.split(","):
+            if sn == node.name:
+                message = f"{sn} is this node itself; name the service node that serves it"
+            elif sn not in defined:
+                message = (
+                    f"{sn} is not a node: define it (mkdef -t node -o {sn} groups=service) "
+                    f"or use one of the service nodes ({known})"
+                )
+            elif sn not in service:
+                message = (
+                    f"{sn} is not a service node: add it to group service "
+                    f"(chdef -t node -o {sn} -p groups=service)"
+                )
+            else:
+                continue
+            problems.append(Problem(node.name, "servicenode", message))
+    return problems
 
 
 def _duplicates(nodes: Sequence[Node], field_name: str, label: str) -> list[Problem]:
@@ -633,6 +693,7 @@ def request_power(
             params=spec["params"],
             user=user,
             actor=actor,
+            nodes=names,
         )
         # The request itself (with the client's address); the job adds the outcome.
         audit.record(
@@ -647,9 +708,10 @@ def request_power(
 
 
 def run_power(command: str, names: Sequence[str], verb: str, *, actor: audit.Actor) -> Job:
-    """Run an rpower/rsetboot job here and now (the CLI), recorded like a queued one."""
+    """Run an rpower/rsetboot job now (the CLI), recorded like a queued one: the
+    management node's nodes here, those behind a service node on its cluster (waited for)."""
     spec = _job_spec(command, verb, names, actor)
-    job = Job.objects.create(
+    job = Job(
         kind=spec["kind"],
         func=spec["func"],
         target=spec["target"][:500],
@@ -657,6 +719,5 @@ def run_power(command: str, names: Sequence[str], verb: str, *, actor: audit.Act
         requested_by_id=actor.user_id,
         requested_by_name=actor.username,
     )
-    jobs.run_job(job.pk)
-    job.refresh_from_db()
-    return job
+    jobs.route(job, names)
+    return jobs.run_routed_here(job)

@@ -10,17 +10,20 @@ the traceback of a crash.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import socket
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
+from hierarchy.routing import mn_cluster
 from snportal import audit, events
 from snportal.models import Job
 
@@ -71,12 +74,17 @@ def enqueue(
     user: Any = None,
     actor: audit.Actor | None = None,
     cluster: str | None = None,
+    nodes: Sequence[str] | None = None,
 ) -> Job:
-    """Create a queued job and hand it to the workers after the transaction commits."""
+    """Create a queued job and hand it to the workers after the transaction commits.
+
+    With ``nodes`` the job is routed (:func:`route`): one part per cluster serving some
+    of the nodes, the body run once per part with ``params["nodes"]`` = that part's nodes.
+    """
     username = user.get_username() if user is not None and user.is_authenticated else ""
     if not username and actor is not None:
         username = actor.username
-    job = Job.objects.create(
+    job = Job(
         kind=kind,
         target=target[:500],
         func=func,
@@ -84,7 +92,13 @@ def enqueue(
         requested_by=user if user is not None and user.is_authenticated else None,
         requested_by_name=username,
     )
-    transaction.on_commit(lambda: _submit(job.pk, cluster))
+    if nodes is None:
+        job.save()
+        transaction.on_commit(lambda: _submit(job.pk, cluster))
+    else:
+        route(job, nodes)
+        if job.parts:
+            transaction.on_commit(lambda: submit_parts(job.pk))
     events.job_changed(job.pk, status=job.status, kind=kind, target=job.target, progress=0)
     return job
 
@@ -99,7 +113,14 @@ def _submit(job_pk: int, cluster: str | None) -> None:
 
 
 def run_job(job_pk: int) -> str:
-    """The django-q2 task: claim the job, run its body, record the outcome."""
+    """The django-q2 task: claim the job, run its body, record the outcome.
+
+    For a routed job this runs the management node's part here (the CLI's foreground
+    runs and tests), and returns the job's status if that finished the job.
+    """
+    parts = Job.objects.filter(pk=job_pk).values_list("parts", flat=True).first()
+    if parts:
+        return run_part(job_pk, mn_cluster()) if mn_cluster() in parts else "no local part"
     reap_interrupted()
     claimed = Job.objects.filter(pk=job_pk, status=Job.Status.QUEUED).update(
         status=Job.Status.RUNNING,
@@ -148,6 +169,194 @@ def _finish(job_pk: int, status: str, error: str, summary: str = "") -> None:
 def _import(dotted: str) -> Callable[[JobContext], Any]:
     module, _, name = dotted.rpartition(".")
     return getattr(importlib.import_module(module), name)
+
+
+# --- Routed jobs: one part per cluster (docs/hierarchy.md) ---------------------------------
+
+
+class PartContext(JobContext):
+    """A job body's context when it runs one part: its nodes, results merged, ``on`` set."""
+
+    def __init__(self, job: Job, part: str) -> None:
+        super().__init__(job)
+        self.part = part
+        self.params = {**job.params, "nodes": list(job.parts[part]["nodes"])}
+
+    def set_results(self, results: dict[str, dict[str, Any]]) -> None:
+        """Merge this part's per-node results into the job's (one atomic jsonb ``||``)."""
+        merge_results(self.pk, {n: {**r, "on": self.part} for n, r in results.items()})
+
+
+def merge_results(job_pk: int, results: dict[str, dict[str, Any]]) -> None:
+    """``results = results || new`` in one UPDATE: parts finishing together lose nothing."""
+    with connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {Job._meta.db_table} SET results = results || %s::jsonb WHERE id = %s",
+            [json.dumps(results), job_pk],
+        )
+
+
+def route(job: Job, nodes: Sequence[str]) -> Job:
+    """Split a (not yet saved) job over ``nodes`` into parts per cluster and save it.
+
+    Nodes whose service nodes are all silent get their failure now, in the results, with
+    the reason; if that is every node, the job is failed at once (nothing is queued).
+    """
+    from hierarchy.routing import plan
+
+    names = list(nodes)
+    job.params = {**job.params, "nodes": names}
+    parts, failed = plan(names)
+    job.parts = {
+        (key or mn_cluster()): {"nodes": members, "state": "queued"}
+        for key, members in parts.items()
+    }
+    job.parts_left = len(job.parts)
+    job.results = {n: {"ok": False, "error": why, "on": ""} for n, why in failed.items()}
+    if failed:
+        job.log = "".join(f"{n}: Error: {why}\n" for n, why in failed.items())
+    if not job.parts:
+        job.status = Job.Status.FAILED
+        job.finished = timezone.now()
+        first = next(iter(failed.values()), "no nodes")
+        job.error = f"no cluster can run it: {first}"[:2000]
+    job.save()
+    if failed:
+        audit.record(
+            f"job.{job.kind}.unroutable",
+            actor=audit.Actor(job.requested_by_id, job.requested_by_name or "system"),
+            obj=job,
+            object_type="job",
+            object_name=job.target,
+            after={"nodes": len(failed), "job": job.pk},
+            outcome="failure",
+            message=next(iter(failed.values()))[:2000],
+        )
+    return job
+
+
+def submit_parts(job_pk: int, *, skip: Sequence[str] = ()) -> None:
+    """Queue each part on its cluster (the management node's part on the default queue)."""
+    from django_q.tasks import async_task
+
+    parts = Job.objects.filter(pk=job_pk).values_list("parts", flat=True).first() or {}
+    for part in parts:
+        if part in skip:
+            continue
+        options: dict[str, Any] = {"task_name": f"job-{job_pk}-{part}"}
+        if part != mn_cluster():
+            options["cluster"] = part
+        async_task("snportal.jobs.run_part", job_pk, part, q_options=options)
+
+
+def run_part(job_pk: int, part: str) -> str:
+    """The django-q2 task of one part: run the body for the part's nodes, merge results.
+
+    The first part to start claims the job (queued → running); the part that brings
+    ``parts_left`` to 0 records the job's outcome.
+    """
+    reap_interrupted()
+    Job.objects.filter(pk=job_pk, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING,
+        started=timezone.now(),
+        worker_pid=os.getpid(),
+        worker_host=socket.gethostname(),
+    )
+    if not _claim_part(job_pk, part):
+        return "part not queued (cancelled, moved or already claimed)"
+    events.job_changed(job_pk, status=Job.Status.RUNNING)
+    job = Job.objects.get(pk=job_pk)
+    ctx = PartContext(job, part)
+    names = ctx.params["nodes"]
+    token = audit.set_actor(audit.Actor(job.requested_by_id, job.requested_by_name or "system"))
+    summary, error = "", ""
+    try:
+        summary = str(_import(job.func)(ctx) or "")
+    except JobCancelled:
+        error = "cancelled by request"
+    except Exception as exc:  # the job page must show any crash, whatever it is
+        ctx.log(traceback.format_exc())
+        error = f"{type(exc).__name__}: {exc}"
+    finally:
+        audit.reset_actor(token)
+    if error:
+        have = set(Job.objects.get(pk=job_pk).results)
+        merge_results(
+            job_pk, {n: {"ok": False, "error": error, "on": part} for n in names if n not in have}
+        )
+    if _finish_part(job_pk, part, summary, error) == 0:
+        return _finish_routed(job_pk)
+    return "part done"
+
+
+def _claim_part(job_pk: int, part: str) -> bool:
+    """queued → running for one part, only while the job runs (one UPDATE, race-free)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {Job._meta.db_table} "
+            "SET parts = jsonb_set(parts, ARRAY[%s, 'state'], '\"running\"') "
+            "WHERE id = %s AND status = %s AND parts -> %s ->> 'state' = 'queued'",
+            [part, job_pk, Job.Status.RUNNING, part],
+        )
+        return cur.rowcount == 1
+
+
+def _finish_part(job_pk: int, part: str, summary: str, error: str) -> int:
+    """Mark the part done and count it off; the parts still left (one UPDATE)."""
+    done = {"state": "done", "summary": summary[:500], "error": error[:2000]}
+    with connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {Job._meta.db_table} "
+            "SET parts = jsonb_set(parts, ARRAY[%s], (parts -> %s) || %s::jsonb), "
+            "parts_left = parts_left - 1 WHERE id = %s RETURNING parts_left",
+            [part, part, json.dumps(done), job_pk],
+        )
+        row = cur.fetchone()
+    return row[0] if row else 0
+
+
+def _finish_routed(job_pk: int) -> str:
+    """The last part's duty: the job's outcome from all parts' results."""
+    job = Job.objects.get(pk=job_pk)
+    parts = job.parts.values()
+    if job.cancel_requested and any(p.get("error") == "cancelled by request" for p in parts):
+        _finish(job_pk, Job.Status.CANCELLED, "cancelled by request")
+        return "cancelled"
+    failed = [n for n, r in job.results.items() if not r.get("ok")]
+    crashed = [p["error"] for p in parts if p.get("error")]
+    if crashed or failed:
+        message = (
+            crashed[0]
+            if crashed and len(crashed) == len(job.parts) and len(crashed) == 1
+            else f"{len(failed)} target(s) failed: {', '.join(sorted(failed)[:20])}"
+        )
+        _finish(job_pk, Job.Status.FAILED, message)
+        return "failed"
+    summaries = [p.get("summary", "") for p in parts if p.get("summary")]
+    _finish(job_pk, Job.Status.SUCCEEDED, "", summary="; ".join(summaries))
+    return "succeeded"
+
+
+def run_routed_here(job: Job, *, timeout: float | None = None) -> Job:
+    """The CLI's foreground run: queue the service nodes' parts, run the management
+    node's part in this process, wait for the others; the finished job."""
+    submit_parts(job.pk, skip=[mn_cluster()])
+    if mn_cluster() in job.parts:
+        run_part(job.pk, mn_cluster())
+    return wait(job.pk, timeout=timeout)
+
+
+def wait(job_pk: int, *, timeout: float | None = None, poll: float = 0.2) -> Job:
+    """Block until the job has finished (or ``timeout`` seconds pass); the job row."""
+    from django.conf import settings
+
+    limit = timeout if timeout is not None else float(settings.Q_CLUSTER["timeout"])
+    deadline = time.monotonic() + limit
+    job = Job.objects.get(pk=job_pk)
+    while not job.is_finished and time.monotonic() < deadline:
+        time.sleep(poll)
+        job.refresh_from_db()
+    return job
 
 
 def cancel(job: Job) -> bool:

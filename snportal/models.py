@@ -82,6 +82,13 @@ class Job(models.Model):
     cancel_requested = models.BooleanField(default=False)
     worker_pid = models.IntegerField(null=True, blank=True)
     worker_host = models.CharField(max_length=255, blank=True)
+    # A job over nodes runs in parts, one per cluster that serves some of its nodes (a
+    # service node's, or the management node's): {"sn01": {"nodes": [...], "state":
+    # "queued|running|done", "summary": "..."}}. Empty for jobs that are not routed.
+    parts = models.JSONField(default=dict, blank=True)
+    # Parts not yet done; decremented atomically, the part that brings it to 0 finishes
+    # the job (see snportal.jobs.run_part).
+    parts_left = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -103,6 +110,16 @@ class Job(models.Model):
         end = self.finished or timezone.now()
         return (end - self.started).total_seconds()
 
+    def ran_on(self) -> list[tuple[str, dict]]:
+        """Results in node order with where each ran (``on``), for the job page."""
+        return sorted(self.results.items(), key=lambda kv: _natural(kv[0]))
+
     def result_counts(self) -> dict[str, int]:
         ok = sum(1 for r in self.results.values() if r.get("ok"))
         return {"ok": ok, "failed": len(self.results) - ok}
+
+
+def _natural(name: str) -> list:
+    import re
+
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]

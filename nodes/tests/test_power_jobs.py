@@ -51,8 +51,8 @@ def test_an_operator_powers_lab_nodes_on_from_the_browser(
     assert jobs.run_job(job.pk) == "succeeded"
     job.refresh_from_db()
     assert job.results == {
-        "lab01": {"ok": True, "value": "on"},
-        "lab02": {"ok": True, "value": "on"},
+        "lab01": {"ok": True, "value": "on", "on": "snportal"},
+        "lab02": {"ok": True, "value": "on", "on": "snportal"},
     }
     assert (lab.power("lab01"), lab.power("lab02")) == ("on", "on")
     assert job.log.splitlines() == ["lab01: on", "lab02: on"]

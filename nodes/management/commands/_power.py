@@ -1,7 +1,13 @@
-"""What rpower and rsetboot share: run the job in the foreground, print xCAT's lines."""
+"""What rpower, rsetboot and rinstall share: run the job in the foreground, print xCAT's lines.
+
+Nodes behind a service node are not driven from here (their BMCs are on the service node's
+network): their part is queued to that service node's cluster and waited for; ``-V`` says
+where each node's part ran.
+"""
 
 from __future__ import annotations
 
+from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -13,6 +19,16 @@ from snportal.management.commands._cli import actor
 from snportal.models import Job
 
 
+def add_where_argument(parser: ArgumentParser) -> None:
+    parser.add_argument(
+        "-V",
+        "--verbose",
+        action="store_true",
+        dest="where",
+        help="say where each node's work ran: ' (on sn01)' after its line",
+    )
+
+
 def run(command: BaseCommand, verb_command: str, options: dict[str, Any]) -> None:
     """Resolve, run the same job body as the workers, print ``node: value``; exit 1 on failure."""
     who = actor(options, "nodes.power_node")
@@ -21,19 +37,20 @@ def run(command: BaseCommand, verb_command: str, options: dict[str, Any]) -> Non
         job = services.run_power(verb_command, names, options["action"], actor=who)
     except (NoderangeError, DefError) as e:
         raise CommandError(str(e)) from None
-    report(command, names, job)
+    report(command, names, job, where=options.get("where", False))
 
 
-def report(command: BaseCommand, names: list[str], job: Job) -> None:
+def report(command: BaseCommand, names: list[str], job: Job, *, where: bool = False) -> None:
     """Print a finished job's ``node: value`` lines (errors on stderr); fail if it failed."""
     failed = 0
     for name in names:
         result = job.results.get(name, {"ok": False, "error": job.error or "no result"})
+        on = f" (on {result['on']})" if where and result.get("on") else ""
         if result["ok"]:
-            command.stdout.write(f"{name}: {result['value']}")
+            command.stdout.write(f"{name}: {result['value']}{on}")
         else:
             failed += 1
-            command.stderr.write(f"{name}: Error: {result['error']}")
+            command.stderr.write(f"{name}: Error: {result['error']}{on}")
     if job.status != job.Status.SUCCEEDED:
         raise CommandError(
             f"{failed} of {len(names)} node(s) failed (job #{job.pk})"

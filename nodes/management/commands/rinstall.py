@@ -34,6 +34,7 @@ class Command(BaseCommand):
             help="then wait up to SECONDS for every node to report booted (or failed)",
         )
         add_user_argument(parser)
+        _power.add_where_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         who = actor(options, "nodes.netboot_node")
@@ -43,7 +44,7 @@ class Command(BaseCommand):
                 netboot.parse_target(options["target"])
         except (NoderangeError, DefError) as exc:
             raise CommandError(str(exc)) from None
-        job = Job.objects.create(
+        job = Job(
             kind="rinstall",
             func="nodes.netboot.rinstall_job",
             target=f"{options['noderange']} {options['target']}".strip()[:500],
@@ -51,9 +52,10 @@ class Command(BaseCommand):
             requested_by_id=who.user_id,
             requested_by_name=who.username,
         )
-        jobs.run_job(job.pk)
-        job.refresh_from_db()
-        _power.report(self, names, job)
+        # Nodes behind a service node: their part runs on its cluster, waited for here.
+        jobs.route(job, names)
+        job = jobs.run_routed_here(job)
+        _power.report(self, names, job, where=options["where"])
         if options["wait"]:
             self._wait(names, options["wait"])
 

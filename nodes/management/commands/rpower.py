@@ -19,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("noderange")
         parser.add_argument("action", choices=POWER_VERBS)
         add_user_argument(parser)
+        _power.add_where_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         _power.run(self, "rpower", options)
