@@ -192,6 +192,8 @@ def main() -> None:
                 "SNPORTAL_SECRETS_KEY": secrets.token_urlsafe(32),
                 "ALLOWED_HOSTS": "127.0.0.1",
                 "LOG_LEVEL": "WARNING",
+                # Every simulated node asks from 127.0.0.1: lift the per-address limit.
+                "SNPORTAL_BOOT_RATE_PER_ADDRESS": str(args.nodes * 4),
             }
             gunicorn = subprocess.Popen(
                 [

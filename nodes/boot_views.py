@@ -21,12 +21,14 @@ from django.http import (
     HttpResponse,
     HttpResponseForbidden,
     HttpResponseNotFound,
+    QueryDict,
     StreamingHttpResponse,
 )
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from nodes import netboot
+from hierarchy.cache import CacheError
+from nodes import boot_limits, netboot
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 256 * 1024
@@ -38,15 +40,34 @@ def _text(body: str, status: int = 200) -> HttpResponse:
     return response
 
 
+def _client(request: HttpRequest) -> str | None:
+    """The requesting address (``client_ip`` of the request middleware when present)."""
+    return getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR")
+
+
+def _field(data: QueryDict, name: str, limit: int = 500) -> str:
+    """A request field as text PostgreSQL can store (no NUL), cut to ``limit`` characters."""
+    return data.get(name, "").replace("\x00", "")[:limit]
+
+
+def _throttled(exc: boot_limits.Throttled) -> HttpResponse:
+    response = _text(f"{exc}\n", status=429)
+    response["Retry-After"] = "60"
+    return response
+
+
 @require_GET
 def ipxe_script(request: HttpRequest) -> HttpResponse:
     """``GET /boot/ipxe?mac=…[&uuid=…&serial=…]``: this node's script for its boot state."""
-    body = netboot.script_for(
-        request.GET.get("mac", ""),
-        uuid=request.GET.get("uuid", ""),
-        serial=request.GET.get("serial", ""),
-        address=request.META.get("REMOTE_ADDR"),
-    )
+    try:
+        body = netboot.script_for(
+            _field(request.GET, "mac", 64),
+            uuid=_field(request.GET, "uuid", 64),
+            serial=_field(request.GET, "serial", 64),
+            address=_client(request),
+        )
+    except boot_limits.Throttled as exc:
+        return _throttled(exc)
     return _text(body)
 
 
@@ -55,7 +76,7 @@ def artifact(request: HttpRequest, image: str, version: str, filename: str) -> H
     """A version's kernel, initrd or root image, for the node whose boot was given it."""
     try:
         path, sha256 = netboot.artifact_path(
-            image, version, filename, request.GET.get("node", ""), request.GET.get("t", "")
+            image, version, filename, _field(request.GET, "node", 100), _field(request.GET, "t")
         )
     except PermissionError as exc:
         return HttpResponseForbidden(f"{exc}\n", content_type="text/plain")
@@ -63,6 +84,8 @@ def artifact(request: HttpRequest, image: str, version: str, filename: str) -> H
         return HttpResponseNotFound(
             "no such file in this image version\n", content_type="text/plain"
         )
+    except CacheError as exc:  # a service node could not get the file from the portal
+        return _text(f"artifact unavailable on this service node: {exc}\n", status=503)
     if not path.is_file():
         return HttpResponseNotFound(
             "image version files are missing on disk\n", content_type="text/plain"
@@ -72,7 +95,8 @@ def artifact(request: HttpRequest, image: str, version: str, filename: str) -> H
         response = HttpResponse(status=304)
         response["ETag"] = etag
         return response
-    accel = getattr(settings, "BOOT_ACCEL_REDIRECT", "")
+    # nginx maps the image store; a service node's cache is not laid out like it.
+    accel = getattr(settings, "BOOT_ACCEL_REDIRECT", "") if settings.ROLE != "service" else ""
     if accel:
         response = HttpResponse(content_type="application/octet-stream")
         response["X-Accel-Redirect"] = f"{accel.rstrip('/')}/{image}/versions/{version}/{filename}"
@@ -125,10 +149,16 @@ def _chunks(path: Path, start: int, length: int) -> Iterator[bytes]:
 @require_POST
 def status_report(request: HttpRequest) -> HttpResponse:
     """``POST /boot/status`` (node, token, status[, reason]) from the initrd and the image."""
-    accepted = netboot.accept_report(
-        request.POST.get("node", ""),
-        request.POST.get("token", ""),
-        request.POST.get("status", ""),
-        request.POST.get("reason", ""),
-    )
-    return _text("ok\n") if accepted else _text("refused: wrong or stale token\n", status=403)
+    try:
+        accepted = netboot.accept_report(
+            _field(request.POST, "node", 100),
+            _field(request.POST, "token", 100),
+            _field(request.POST, "status", 40),
+            _field(request.POST, "reason"),
+            address=_client(request),
+        )
+    except boot_limits.Throttled as exc:
+        return _throttled(exc)
+    if not accepted:
+        return _text("refused: wrong, stale or expired token\n", status=403)
+    return _text("ok\n")

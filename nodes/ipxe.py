@@ -114,3 +114,8 @@ def chain_script(boot_url: str) -> str:
 def artifact_url(boot_url: str, image: str, version: str, filename: str) -> str:
     base = boot_url.rstrip("/")
     return f"{base}/boot/images/{quote(image)}/{quote(version)}/{quote(filename)}"
+
+
+def refused_script(node: str, reason: str) -> str:
+    """A netboot without a token (docs/security.md): say why on the console, then halt."""
+    return f"#!ipxe\necho snportal: {node} gets no boot token: {reason}\n{_HALT}"

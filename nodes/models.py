@@ -55,6 +55,9 @@ class Node(models.Model):
     name = models.CharField(max_length=100, unique=True)
     sortkey = models.CharField(max_length=400, editable=False, db_index=True, default="")
     groups = models.ManyToManyField(Group, through="NodeGroup", related_name="nodes", blank=True)
+    # Where ``all`` stands in the groups as given (``all,aix`` → 0), None when not given.
+    # Every node is in ``all`` anyway; this only keeps xCAT's text exactly (lsdef, nodels).
+    allpos = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     mac = models.CharField(max_length=17, blank=True, help_text="aa:bb:cc:dd:ee:ff")
     ip = models.GenericIPAddressField(null=True, blank=True, protocol="IPv4")
     bmc = models.CharField(max_length=255, blank=True, help_text="host or host:port (623)")
@@ -130,6 +133,13 @@ class Node(models.Model):
     def group_names(self) -> list[str]:
         """Group names in the node's own order (uses a prefetched ``nodegroup_set``)."""
         return [m.group.name for m in sorted(self.nodegroup_set.all(), key=lambda m: m.position)]
+
+    def groups_as_given(self) -> list[str]:
+        """The groups as xCAT prints them: :meth:`group_names` with ``all`` in its place."""
+        names = self.group_names()
+        if self.allpos is not None:
+            names.insert(min(self.allpos, len(names)), "all")
+        return names
 
 
 class NodeGroup(models.Model):

@@ -12,8 +12,8 @@ a reason in ``statusdetail``. Every step is a node event.
 
 from __future__ import annotations
 
-import hmac
-import secrets
+import ipaddress
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,10 +24,12 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Least
 from django.utils import timezone
 
-from images.models import OsImage
-from nodes import ipxe, noderange, services
+from images.models import ImageVersion, OsImage
+from nodes import boot_limits, boot_tokens, ipxe, noderange, services
 from nodes.models import Node, NodeEvent, UnknownMac
 from nodes.power import ipmi
 from nodes.power.base import Result
@@ -100,7 +102,13 @@ def nodeset(names: Sequence[str], target_text: str, *, actor: audit.Actor) -> di
             results[name] = Result(True, value=target.currstate)
             ok.append(node)
     with transaction.atomic():
-        fields: dict[str, object] = {"currstate": target.currstate, "boot_token": ""}
+        # A new boot state ends the current boot attempt; netboot opens the next one.
+        fields: dict[str, object] = {
+            "currstate": target.currstate,
+            "boot_token": "",
+            "boot_tokens": [],
+            "boot_armed_at": timezone.now() if target.image is not None else None,
+        }
         if target.image is not None:
             fields["osimage"] = target.image
         Node.objects.filter(pk__in=[n.pk for n in ok]).update(**fields)
@@ -156,6 +164,8 @@ def rinstall_job(ctx: JobContext) -> str:
         if not boot[t.name].ok:
             results[t.name] = Result(False, error=f"rsetboot net: {boot[t.name].error}")
     ctx.progress(60, "power boot")
+    # Open the boot attempt before the power button: a fast node asks for its script soon.
+    boot_tokens.arm([t.name for t in powered])
     power = ipmi.rpower(powered, "boot")
     now = timezone.now()
     started = [t.name for t in powered if power[t.name].ok]
@@ -206,7 +216,13 @@ def _line(r: Result) -> str:
 
 
 def boot_base(node: Node) -> str:
-    """The portal as this node reaches it: its xcatmaster, else the BOOT_URL setting."""
+    """The portal as this node reaches it: its xcatmaster, else the BOOT_URL setting.
+
+    A service node answers with its own BOOT_URL: the node asked it, so it reaches it
+    (also when it is the backup that took over from the node's primary).
+    """
+    if settings.ROLE == "service":
+        return settings.BOOT_URL
     if node.xcatmaster or node.servicenode:
         from hierarchy.routing import xcatmasters
 
@@ -218,7 +234,13 @@ def boot_base(node: Node) -> str:
 
 
 def script_for(mac_text: str, *, uuid: str = "", serial: str = "", address: str | None) -> str:
-    """The iPXE script for whoever has this MAC (records unknown MACs)."""
+    """The iPXE script for whoever has this MAC (records unknown MACs).
+
+    Raises :class:`boot_limits.Throttled` past the per-address or per-node request limit,
+    before anything is written.
+    """
+    address = _valid_address(address)
+    boot_limits.check({f"ipxe:addr:{address}": settings.BOOT_RATE_PER_ADDRESS})
     mac = ipxe.normalize_mac(mac_text)
     if mac is None:
         return "#!ipxe\necho snportal: the boot request carried no valid MAC address\nexit\n"
@@ -226,6 +248,7 @@ def script_for(mac_text: str, *, uuid: str = "", serial: str = "", address: str 
     if node is None:
         _record_unknown(mac, uuid=uuid, serial=serial, address=address)
         return ipxe.unknown_script(mac)
+    boot_limits.check({f"ipxe:node:{node.pk}": settings.BOOT_RATE_PER_NODE})
     state = node.currstate or "boot"
     if state == "offline":
         services.add_events([node], "boot", "script served: offline (halt)")
@@ -239,16 +262,36 @@ def script_for(mac_text: str, *, uuid: str = "", serial: str = "", address: str 
         reason = "netboot requested but its osimage has no packed version (run packimage)"
         _fail(node, reason)
         return f"#!ipxe\necho snportal: {node.name}: {reason}\nexit\n"
-    token = secrets.token_urlsafe(24)
     now = timezone.now()
+    try:
+        token, issued = boot_tokens.issue(node, now=now)
+    except boot_tokens.NotIssued as refused:
+        services.add_events([node], "rejected", f"script refused: {refused}", {"address": address})
+        return ipxe.refused_script(node.name, str(refused))
     Node.objects.filter(pk=node.pk).update(
-        boot_token=token,
         boot_version=version,
         status=Node.Status.POWERING_ON,
         statustime=now,
         statusdetail="",
     )
     events.node_changed(node.name, status=Node.Status.POWERING_ON, prev=node.status)
+    services.add_events(
+        [node],
+        "boot",
+        f"script served: netboot {image.imagename} version {version.version} "
+        f"(token {issued} of at most {settings.BOOT_TOKEN_ISSUES}, from {address or 'unknown'})",
+        {
+            "image": image.imagename,
+            "version": version.version,
+            "address": address,
+            "token_issue": issued,
+        },
+    )
+    return netboot_script(node, image, version, token)
+
+
+def netboot_script(node: Node, image: OsImage, version: ImageVersion, token: str) -> str:
+    """The netboot script of one boot: kernel and initrd of ``version``, with ``token``."""
     base = boot_base(node)
     query = f"?node={quote(node.name)}&t={token}"
     cmdline = ipxe.kernel_cmdline(
@@ -258,7 +301,7 @@ def script_for(mac_text: str, *, uuid: str = "", serial: str = "", address: str 
         root_url=ipxe.artifact_url(base, image.imagename, version.version, version.root) + query,
         sha256=version.files[version.root]["sha256"],
         rootfmt=version.rootfmt,
-        mac=mac,
+        mac=node.mac,
         serialport=node.serialport,
         serialspeed=node.serialspeed,
         addkcmdline=image.addkcmdline,
@@ -266,12 +309,6 @@ def script_for(mac_text: str, *, uuid: str = "", serial: str = "", address: str 
     from hierarchy import enrol
 
     cmdline += enrol.kernel_arg(node)  # an armed service node's one-time secret
-    services.add_events(
-        [node],
-        "boot",
-        f"script served: netboot {image.imagename} version {version.version}",
-        {"image": image.imagename, "version": version.version, "address": address},
-    )
     return ipxe.netboot_script(
         node=node.name,
         image=image.imagename,
@@ -281,24 +318,35 @@ def script_for(mac_text: str, *, uuid: str = "", serial: str = "", address: str 
     )
 
 
-def _record_unknown(mac: str, *, uuid: str, serial: str, address: str | None) -> None:
-    from django.db.models import F
+def _valid_address(address: str | None) -> str | None:
+    """The client address if it is one (it may come from X-Forwarded-For), else None."""
+    try:
+        return str(ipaddress.ip_address((address or "").strip()))
+    except ValueError:
+        return None
 
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _record_unknown(mac: str, *, uuid: str, serial: str, address: str | None) -> None:
+    """Count a request of a known unknown MAC; record a new one within the per-minute cap."""
+    uuid, serial = _CONTROL.sub("", uuid)[:64], _CONTROL.sub("", serial)[:64]
     updated = UnknownMac.objects.filter(mac=mac).update(
-        requests=F("requests") + 1,
+        requests=Least(F("requests") + 1, 2**31 - 1),
         last_seen=timezone.now(),
-        uuid=uuid[:64],
-        serial=serial[:64],
+        uuid=uuid,
+        serial=serial,
         address=address,
     )
-    if not updated:
+    if updated:
+        return
+    # A flood of made-up MACs must not grow the table without bound: a real new node that
+    # is over the cap reboots a minute later (unknown_script) and is recorded then.
+    if boot_limits.hit("unknown:new", settings.BOOT_UNKNOWN_MACS_PER_MINUTE):
         UnknownMac.objects.get_or_create(
-            mac=mac, defaults={"uuid": uuid[:64], "serial": serial[:64], "address": address}
+            mac=mac, defaults={"uuid": uuid, "serial": serial, "address": address}
         )
-
-
-def _token_matches(node: Node, token: str) -> bool:
-    return bool(node.boot_token) and hmac.compare_digest(node.boot_token, token)
 
 
 def artifact_path(
@@ -310,8 +358,8 @@ def artifact_path(
     gets its files: an image can carry secrets (a service node's credentials).
     """
     node = Node.objects.filter(name=node_name).select_related("boot_version__image").first()
-    if node is None or not _token_matches(node, token):
-        raise PermissionError("unknown node or stale boot token")
+    if node is None or not boot_tokens.valid_for_artifacts(node, token, timezone.now()):
+        raise PermissionError("unknown node, or a boot token that is not (or no longer) valid")
     v = node.boot_version
     if v is None or v.image.imagename != image or v.version != version:
         raise PermissionError("this boot was not given that image version")
@@ -319,23 +367,51 @@ def artifact_path(
         raise FileNotFoundError(filename)
     stage = {"kernel": "kernel", "initrd": "initrd"}.get(filename, "root image")
     services.add_events([node], "boot", f"{stage} requested", {"file": filename})
-    return v.path / filename, v.files[filename]["sha256"]
+    return _artifact_file(v, filename), v.files[filename]["sha256"]
 
 
-def accept_report(node_name: str, token: str, status: str, reason: str) -> bool:
-    """A status report from a booting node; False (and an event) for a wrong token."""
+def _artifact_file(version: ImageVersion, filename: str) -> Path:
+    """Where the bytes come from: the image store, or on a service node its local cache
+    (filled once from the management node; raises ``hierarchy.cache.CacheError``)."""
+    if settings.ROLE == "service":
+        from hierarchy import cache
+
+        return cache.fetch(version.pk, filename)
+    return version.path / filename
+
+
+def accept_report(
+    node_name: str, token: str, status: str, reason: str, *, address: str | None = None
+) -> bool:
+    """A status report from a booting node; False (and an event) for a wrong token.
+
+    Raises :class:`boot_limits.Throttled` past the per-address or per-node limit, before
+    anything is written, so a flood cannot fill a node's timeline.
+    """
+    address = _valid_address(address)
+    boot_limits.check({f"status:addr:{address}": settings.BOOT_RATE_PER_ADDRESS})
     node = Node.objects.filter(name=node_name).first()
     if node is None:
         return False
-    if status not in REPORTED or not _token_matches(node, token):
+    boot_limits.check({f"status:node:{node.pk}": settings.BOOT_RATE_PER_NODE})
+    now = timezone.now()
+    verdict = boot_tokens.report_verdict(node, token, status, now)
+    if verdict == "repeat":  # the image retrying a report that already arrived
+        return True
+    if status not in REPORTED or verdict != "accept":
         services.add_events(
-            [node], "rejected", f"status report refused: {status!r} with a wrong or stale token"
+            [node],
+            "rejected",
+            f"status report refused: {status[:40]!r} with a wrong, stale or expired token",
+            {"address": address},
         )
         return False
     detail = reason[:500] if status == "failed" else ""
-    Node.objects.filter(pk=node.pk, boot_token=token).update(
-        status=status, statustime=timezone.now(), statusdetail=detail
+    updated = Node.objects.filter(pk=node.pk, status=node.status).update(
+        status=status, statustime=now, statusdetail=detail, **boot_tokens.bind(node, token)
     )
+    if not updated:  # another report changed the node meanwhile; this one is stale
+        return False
     events.node_changed(node_name, status=status, prev=node.status, detail=detail)
     message = f"{status}: {detail}" if detail else status
     services.add_events([node], "status", message, {"reported": True})

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from django.utils import timezone
 
-from nodes import noderange, services
+from nodes import boot_tokens, noderange, services
 from nodes.models import Node
 from nodes.power import ipmi
 from nodes.power.base import Result
@@ -23,6 +23,9 @@ from snportal.lib.secrets import DecryptionError
 
 # What rpower answers → the power state the node is in afterwards (softoff is not waited
 # for, so it tells nothing).
+# Power verbs that start a boot: a node in a netboot state may then get a boot token
+# (nodes.boot_tokens); the attempt opens before the BMC is asked, a fast node asks soon.
+ARMING_VERBS = ("on", "boot", "reset")
 _POWER_AFTER = {"on": "on", "off": "off", "on reset": "on", "off on": "on", "reset": "on"}
 
 
@@ -66,6 +69,8 @@ def _run(ctx: JobContext, command: str) -> str:
     ctx.progress(5, f"{command} {verb}: {len(names)} node(s)")
     targets, results, nodes = bmc_targets(names)
     drive = ipmi.rpower if command == "rpower" else ipmi.rsetboot
+    if command == "rpower" and verb in ARMING_VERBS:
+        boot_tokens.arm([t.name for t in targets])
     results.update(drive(targets, verb))
     now = timezone.now()
 

@@ -164,6 +164,14 @@ BOOT_TIMEOUTS = {
     "netbooting": env_int("SNPORTAL_TIMEOUT_NETBOOTING", 300, minimum=10),
     "booting": env_int("SNPORTAL_TIMEOUT_BOOTING", 600, minimum=10),
 }
+# Boot tokens (docs/security.md): scripts with a token per boot attempt, seconds a booted
+# node's last report retries are still accepted, and per-minute request limits of the
+# unauthenticated boot service (per node, per client address, new unknown MACs).
+BOOT_TOKEN_ISSUES = env_int("SNPORTAL_BOOT_TOKEN_ISSUES", 3, minimum=1)
+BOOT_TOKEN_GRACE = env_int("SNPORTAL_BOOT_TOKEN_GRACE", 60, minimum=0)
+BOOT_RATE_PER_NODE = env_int("SNPORTAL_BOOT_RATE_PER_NODE", 30, minimum=1)
+BOOT_RATE_PER_ADDRESS = env_int("SNPORTAL_BOOT_RATE_PER_ADDRESS", 300, minimum=1)
+BOOT_UNKNOWN_MACS_PER_MINUTE = env_int("SNPORTAL_BOOT_UNKNOWN_MACS_PER_MINUTE", 60, minimum=1)
 # makedhcp output: dnsmasq configuration and the TFTP directory with the iPXE chain.
 DHCP_DIR = env_path("SNPORTAL_DHCP_DIR", VAR_DIR / "dhcp")
 TFTP_DIR = env_path("SNPORTAL_TFTP_DIR", VAR_DIR / "tftp")

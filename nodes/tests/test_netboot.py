@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from images.tests.factories import make_image, make_version
+from images.tests.factories import make_image
 from nodes import netboot
 from nodes.models import Node, NodeEvent
 from nodes.tests.factories import cli, make_node
@@ -20,25 +19,6 @@ from snportal.models import AuditEvent, Job
 pytestmark = pytest.mark.django_db
 ACTOR = audit.Actor(None, "test@cli")
 MAC = "52:54:00:00:00:01"
-
-
-@pytest.fixture
-def packed(settings: Any, tmp_path: Path):
-    """An image with a current version whose files exist on disk."""
-    settings.IMAGES_DIR = tmp_path / "images"
-    image = make_image("busybox-x86_64-netboot-compute")
-    bodies = {
-        "kernel": b"K" * 1000,
-        "initrd": b"I" * 500,
-        "rootimg.cpio.zst": bytes(range(256)) * 8,
-    }
-    files = {n: {"size": len(b), "sha256": f"{n[:4]:0<64}"} for n, b in bodies.items()}
-    version = make_version(image, files=files)
-    for name, body in bodies.items():
-        (version.path / name).write_bytes(body)
-    image.current_version = version
-    image.save(update_fields=["current_version"])
-    return image
 
 
 def netboot_node(packed: Any, name: str = "n01", mac: str = MAC) -> Node:
