@@ -24,6 +24,7 @@ import contextlib
 import enum
 import logging
 import random
+import secrets
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -159,6 +160,7 @@ class NodeConsole:
         self.message = ""
         self.subscribers: dict[Subscriber, int] = {}
         self.total = 0  # bytes ever received; the ring holds the last ``ring_size`` of them
+        self.epoch = secrets.token_hex(6)  # a new console object restarts ``total`` at 0
         self._ring: deque[bytes] = deque()
         self._ring_size = 0
         self._on_state = on_state
@@ -199,7 +201,16 @@ class NodeConsole:
             self._watched.clear()
 
     def state_message(self) -> dict[str, Any]:
-        return {"type": "state", "node": self.name, "state": self.state, "message": self.message}
+        """The state, plus where the stream stands: ``total`` bytes so far in this console's
+        ``epoch`` (its lifetime), so a relay reattaching skips the scrollback it already has."""
+        return {
+            "type": "state",
+            "node": self.name,
+            "state": self.state,
+            "message": self.message,
+            "total": self.total,
+            "epoch": self.epoch,
+        }
 
     def set_state(self, state: State, message: str = "") -> None:
         if (state, message) == (self.state, self.message):

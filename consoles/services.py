@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +21,10 @@ from django.db import close_old_connections, connection
 from django.http import HttpRequest
 
 from consoles import tickets
-from consoles.broker import Broker, NodeConsole, State
+from consoles.broker import Broker, NodeConsole, Source, State
 from consoles.capture import ConsoleLog
 from consoles.sol import SolRuntime, SolSource
+from consoles.sources import RelaySource
 from nodes import services as node_services
 from nodes.models import Node, NodeEvent
 from snportal import audit
@@ -96,29 +98,83 @@ class ConsoleSpec:
     user: str
     password: str
     ondemand: bool
+    # Behind a service node (on the management node): read from that service node's
+    # console server instead of opening SOL; ``relay`` is its console URL, ``via`` its name.
+    relay: str = ""
+    via: str = ""
 
 
 def console_specs() -> list[ConsoleSpec]:
-    """Every node with an IPMI console (``cons=ipmi`` and a BMC address)."""
+    """The consoles this console server holds (nodes with ``cons=ipmi`` and a BMC address).
+
+    On the management node: SOL for nodes without a service node, a relay from the service
+    node for the others. On a service node (``SNPORTAL_ROLE=service``): SOL for the nodes
+    routed to it (its own, or a dead primary's as their backup), and no others.
+    """
+    from hierarchy import routing
+
     ondemand = (
         set(node_services.resolve(settings.CONSOLES_ONDEMAND))
         if settings.CONSOLES_ONDEMAND
         else set()
     )
+    rows = Node.objects.filter(cons="ipmi").exclude(bmc="").order_by("sortkey")
+    here = settings.SERVICE_NODE if settings.ROLE == "service" else None
+    if here is not None:  # read only the nodes that name this service node
+        rows = rows.filter(servicenode__regex=rf"(^|,)\s*{re.escape(here)}\s*(,|$)")
+    nodes = list(rows)
+    routed = [n.name for n in nodes if routing.split_list(n.servicenode)]
+    parts, failed = routing.plan(routed) if routed else ({}, {})
+    route = {name: sn for sn, names in parts.items() for name in names}
+    # No live service node: keep relaying from the primary (it shows why, and recovers).
+    route |= {
+        name: routing.split_list(n.servicenode)[0] for n in nodes if (name := n.name) in failed
+    }
+    urls = _console_urls({sn for sn in route.values() if sn})
     specs = []
-    for node in Node.objects.filter(cons="ipmi").exclude(bmc="").order_by("sortkey"):
-        host, port = node.bmc_host_port
-        specs.append(
-            ConsoleSpec(
-                node.name,
-                host,
-                port,
-                node.bmcusername,
-                node.bmcpassword,
-                node.name in ondemand,
+    for node in nodes:
+        via = route.get(node.name)
+        if here is not None and via != here:
+            continue
+        if via and here is None:
+            spec = ConsoleSpec(
+                node.name, "", 0, "", "", node.name in ondemand, urls.get(via, ""), via
             )
-        )
+        else:
+            host, port = node.bmc_host_port
+            spec = ConsoleSpec(
+                node.name, host, port, node.bmcusername, node.bmcpassword, node.name in ondemand
+            )
+        specs.append(spec)
     return specs
+
+
+def _console_urls(names: set[str]) -> dict[str, str]:
+    from hierarchy.models import ServiceNode
+
+    rows = ServiceNode.objects.filter(node__name__in=names).values_list("node__name", "console_url")
+    return dict(rows)
+
+
+def relay_ticket(node: str) -> str:
+    """A single-use relay ticket for one node's console on its service node (write: the
+    management node checks each viewer's own ticket before it forwards any input)."""
+    return tickets.mint(
+        user_id=None,
+        username="portal-relay",
+        nodes=[node],
+        mode=tickets.WRITE,
+        salt=tickets.RELAY_SALT,
+    )
+
+
+def source_for(spec: ConsoleSpec, runtime: SolRuntime) -> Source:
+    """SOL for a node this server reaches, a relay from its service node otherwise."""
+    if spec.via:
+        return RelaySource(
+            spec.relay, spec.name, functools.partial(relay_ticket, spec.name), servicenode=spec.via
+        )
+    return SolSource(runtime, spec.host, spec.port, spec.user, spec.password)
 
 
 @_in_thread
@@ -174,7 +230,7 @@ async def sync_broker(
     for name, spec in specs.items():
         if current.get(name) == spec:
             continue
-        source = SolSource(runtime, spec.host, spec.port, spec.user, spec.password)
+        source = source_for(spec, runtime)
         if name in broker.consoles:  # new credentials: same scrollback, log and viewers
             broker.consoles[name].ondemand = spec.ondemand
             broker.replace_source(name, source)

@@ -15,9 +15,13 @@ from dataclasses import dataclass
 
 from django.core import signing
 
-__all__ = ["SALT", "Ticket", "TicketError", "TicketLedger", "mint", "verify"]
+__all__ = ["RELAY_SALT", "SALT", "Ticket", "TicketError", "TicketLedger", "mint", "verify"]
 
 SALT = "snportal.consoles.ticket"
+# Tickets the management node's console server mints for itself to relay a node's console
+# from a service node's console server; that server accepts only these, so a browser
+# ticket (audited on the management node) is no use there, nor a relay ticket here.
+RELAY_SALT = "snportal.consoles.relay"
 VIEW, WRITE = "view", "write"
 
 
@@ -42,7 +46,13 @@ class Ticket:
 
 
 def mint(
-    *, user_id: int | None, username: str, nodes: list[str], mode: str, ip: str | None = None
+    *,
+    user_id: int | None,
+    username: str,
+    nodes: list[str],
+    mode: str,
+    ip: str | None = None,
+    salt: str = SALT,
 ) -> str:
     """A signed ticket string (URL-safe). The caller has checked the permissions."""
     if mode not in (VIEW, WRITE):
@@ -55,15 +65,15 @@ def mint(
         "x": secrets.token_urlsafe(12),
         "ip": ip,
     }
-    return signing.dumps(payload, salt=SALT, compress=True)
+    return signing.dumps(payload, salt=salt, compress=True)
 
 
-def verify(token: str, max_age: float) -> Ticket:
+def verify(token: str, max_age: float, salt: str = SALT) -> Ticket:
     """The ticket's grant, or :class:`TicketError` if missing, tampered or expired."""
     if not token:
         raise TicketError("a console ticket is required")
     try:
-        data = signing.loads(token, salt=SALT, max_age=max_age)
+        data = signing.loads(token, salt=salt, max_age=max_age)
     except signing.SignatureExpired:
         raise TicketError("the console ticket has expired; reload to get a new one") from None
     except signing.BadSignature:

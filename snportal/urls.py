@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from hierarchy import snweb
 from snportal import views
 from snportal.auth_views import LoginView
 
@@ -28,6 +29,7 @@ urlpatterns = [
     path("images/", include("images.urls")),
     path("nodes/", include("nodes.urls")),
     path("consoles/", include("consoles.urls")),
+    path("boot/cache/<int:version_id>/<str:filename>", snweb.cache_file, name="boot_cache"),
     path("boot/", include("nodes.boot_urls")),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -16,6 +16,7 @@ from consoles.events import listen_forever
 from consoles.server import ConsoleServer
 from consoles.services import PortalHooks, StateRecorder, sync_broker
 from consoles.sol import SolRuntime
+from consoles.tickets import RELAY_SALT, SALT
 
 log = logging.getLogger("consoles")
 
@@ -52,19 +53,25 @@ class Command(BaseCommand):
             loop.add_signal_handler(sig, stop.set)
         broker = Broker()
         runtime = SolRuntime()
+        # A service node's console server serves only the management node's relay (relay
+        # tickets); viewers, their audit rows and live events stay on the management node.
+        relay_only = settings.ROLE == "service"
         server = ConsoleServer(
             broker,
             allowed_origins=settings.CONSOLES_ORIGINS,
             ticket_max_age=settings.CONSOLE_TICKET_SECONDS,
-            hooks=PortalHooks(),
+            hooks=None if relay_only else PortalHooks(),
+            ticket_salt=RELAY_SALT if relay_only else SALT,
         )
         ws = await server.start(bind, port)
-        self.stdout.write(f"console server on ws://{bind}:{port}/ws/console/<node>, /ws/events")
+        what = "relay for the portal" if relay_only else "/ws/events"
+        self.stdout.write(f"console server on ws://{bind}:{port}/ws/console/<node>, {what}")
         tasks = [
             loop.create_task(broker.flush_forever()),
             loop.create_task(self.sync_forever(broker, runtime)),
-            loop.create_task(listen_forever(listen_connection, server.events)),
         ]
+        if not relay_only:
+            tasks.append(loop.create_task(listen_forever(listen_connection, server.events)))
         try:
             await stop.wait()
         finally:
