@@ -17,7 +17,7 @@ from django.db import transaction
 from images import services
 from images.models import DistroSource, OsImage
 from snportal.audit import Actor
-from snportal.defs import ApplyReport, DefError
+from snportal.defs import ApplyReport, DefError, already_exists
 from snportal.lib.stanza import Stanza
 
 FILE_ATTRS = services.LIST_ATTRS
@@ -45,6 +45,12 @@ class OsImageDefs:
     def new_names(self, spec: str) -> list[str]:
         return [n.strip() for n in spec.split(",") if n.strip()]
 
+    def resolve_present(self, spec: str, *, allow_files: bool = False) -> tuple[list, list]:
+        """(defined names, missing names): lsdef/rmdef report the missing and go on."""
+        names = self.new_names(spec)
+        known = set(OsImage.objects.filter(imagename__in=names).values_list("imagename", flat=True))
+        return [n for n in names if n in known], [n for n in names if n not in known]
+
     def to_stanzas(
         self,
         names: Sequence[str],
@@ -64,7 +70,9 @@ class OsImageDefs:
             for attr in FILE_ATTRS:
                 attrs[attr] = _write_file(base / name, attr, attrs[attr])
             attrs["rootimgdir"] = str(image.rootimgdir)
-            stanzas.append(Stanza(name, self.objtype, {k: v for k, v in attrs.items() if v}))
+            # Every attribute, empty ones too: mkdef -z of a new name would otherwise fill
+            # an empty one from the distribution's defaults.
+            stanzas.append(Stanza(name, self.objtype, attrs))
         return stanzas
 
     def apply(
@@ -85,7 +93,8 @@ class OsImageDefs:
                 problems.append(f"{s.name}: no such osimage (chdef changes existing ones)")
                 continue
             if image is not None and not (replace or change_only):
-                problems.append(f"{s.name}: already exists: use mkdef -f to replace it, or chdef")
+                # As xCAT's mkdef: reported and skipped, the others are still created.
+                report.errors += already_exists(s.name)
                 continue
             given = _read(s.name, s.attrs, report.warnings, problems)
             if image is not None and change_only:

@@ -112,11 +112,15 @@ def _bmc(value: str) -> str:
 
 
 def _groups(value: str) -> list[str]:
-    """xCAT's comma list, order kept, ``all`` dropped (every node is in it anyway)."""
+    """xCAT's comma list, order kept, ``all`` included where it was given.
+
+    Every node is in ``all`` whether or not it is listed, but xCAT prints the list as it
+    was given (``groups=all,aix`` stays ``all,aix``), so its place is kept too.
+    """
     names: list[str] = []
     for part in value.split(","):
         name = part.strip()
-        if not name or name == "all" or name in names:
+        if not name or name in names:
             continue
         if not _NAME.fullmatch(name):
             raise ValueError(f"{name!r} is not a valid group name")
@@ -171,6 +175,9 @@ def _text(limit: int) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if len(value) > limit:
             raise ValueError(f"longer than {limit} characters")
+        if "\x00" in value:
+            # PostgreSQL text cannot hold it; the web form refuses it too.
+            raise ValueError("contains a NUL character (\\x00); remove it")
         return value
 
     return parse
@@ -189,7 +196,7 @@ class NodeAttr:
 ATTRS: dict[str, NodeAttr] = {
     a.name: a
     for a in (
-        NodeAttr("groups", "groups", _groups, "comma-separated, in order; 'all' is implicit"),
+        NodeAttr("groups", "groups", _groups, "comma-separated, in order; every node is in 'all'"),
         NodeAttr("mac", "mac", lambda v: _mac(v) if v.strip() else "", "aa:bb:cc:dd:ee:ff"),
         NodeAttr("ip", "ip", _ip, "IPv4 address"),
         NodeAttr("bmc", "bmc", _bmc, "host or host:port (port 623 by default)"),

@@ -79,7 +79,11 @@ class NodeForm(forms.Form):
     servicenode = _text("servicenode", label="Service node")
     xcatmaster = _text("xcatmaster", label="Master (xcatmaster)")
     installnic = _text("installnic", label="Install NIC")
-    comments = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    # Kept exactly as typed (edge spaces, newlines), like chdef comments=…; lsdef -z
+    # escapes what a stanza line cannot hold.
+    comments = forms.CharField(
+        required=False, strip=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

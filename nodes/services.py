@@ -31,8 +31,12 @@ from snportal.lib import secrets
 from snportal.models import AuditEvent, Job
 
 CREATE, REPLACE, UPDATE, MERGE = "create", "replace", "update", "merge"
+# What a bmcpassword of secrets.MASK parses to: "keep the stored password".
+KEEP_SECRET: Any = object()
 _MODES = (CREATE, REPLACE, UPDATE, MERGE)
 POWER_VERBS = ("on", "off", "softoff", "reset", "boot", "cycle", "stat", "state")
+# Other words xCAT users type for a verb: ``rpower node status`` reads the power state.
+POWER_ALIASES = {"status": "stat"}
 BOOTDEV_VERBS = ("net", "hd", "default", "stat")
 _BATCH = 2000
 
@@ -74,6 +78,7 @@ def with_groups(qs: QuerySet[Node]) -> QuerySet[Node]:
 def node_attrs(node: Node, *, secret: str = "mask", groups: Sequence[str] | None = None) -> dict:
     """A node's xCAT attributes as text (``""`` when unset).
 
+    ``groups`` are as given, ``all`` in its place (xCAT prints ``groups=all,aix`` back).
     ``secret`` decides what ``bmcpassword`` holds: ``mask`` stars (pages, lsdef), ``reveal``
     the clear text (lsdef --show-secrets, audited by the caller), ``token`` the ciphertext,
     which only serves to notice a change and is masked again by the audit trail.
@@ -85,7 +90,7 @@ def node_attrs(node: Node, *, secret: str = "mask", groups: Sequence[str] | None
     else:
         password = secrets.mask(node.bmcpassword_encrypted)
     return {
-        "groups": ",".join(node.group_names() if groups is None else groups),
+        "groups": ",".join(node.groups_as_given() if groups is None else groups),
         "mac": node.mac,
         "ip": node.ip or "",
         "bmc": node.bmc,
@@ -141,6 +146,22 @@ def resolve(expr: str, *, allow_files: bool = False) -> list[str]:
     )
 
 
+def resolve_present(expr: str, *, allow_files: bool = False) -> tuple[list[str], list[str]]:
+    """(defined nodes, names that are not defined) for a noderange, as xCAT's lsdef/rmdef/
+    chdef see it: a plain name or a range member that names nothing is reported and the
+    rest still proceeds. Syntax errors still raise."""
+    try:
+        return resolve(expr, allow_files=allow_files), []
+    except noderange.UnknownNodesError as e:
+        missing = e.names
+    names = list(Node.objects.order_by("sortkey").values_list("name", flat=True))
+    selected = noderange.expand(
+        expr, nodes=[*names, *missing], groups=group_map(), allow_files=allow_files
+    )
+    unknown = set(missing)
+    return [n for n in selected if n not in unknown], [n for n in selected if n in unknown]
+
+
 def new_names(expr: str) -> list[str]:
     """Names for ``mkdef -o node[01-10]``: the noderange's ranges, whether or not they exist."""
     try:
@@ -186,6 +207,10 @@ def save_nodes(
         for attr, text in given.items():
             if attr in READ_ONLY:
                 continue
+            if attr == "bmcpassword" and text == secrets.MASK:
+                # lsdef -z writes the mask for a set password: keep the stored one.
+                values[attr] = KEEP_SECRET
+                continue
             if attr not in ATTRS:
                 report.warnings.append(f"{name}: unknown attribute {attr!r} skipped")
                 continue
@@ -220,17 +245,26 @@ def save_nodes(
             befores[name] = node_attrs(old, secret="token")
         if old is not None and mode in (UPDATE, MERGE):
             node = old
-            group_lists[name] = values.get("groups", old.group_names())
+            group_lists[name] = values.get("groups", old.groups_as_given())
         else:
             node = Node(name=name, sortkey=sort_key(name))
             if old is not None:  # replace: keep identity and what the portal observed
                 node.pk, node.power, node.powertime = old.pk, old.power, old.powertime
                 node.status, node.statustime = old.status, old.statustime
             group_lists[name] = values.get("groups", [])
+        node.allpos = _all_position(group_lists[name])
         for attr, value in values.items():
             if attr == "groups":
                 continue
-            if attr == "bmcpassword":
+            if value is KEEP_SECRET:
+                if old is not None:
+                    node.bmcpassword_encrypted = old.bmcpassword_encrypted
+                else:
+                    report.warnings.append(
+                        f"{name}: bmcpassword: {secrets.MASK} stands for a password that was "
+                        f"not exported; none is set (set it with chdef {name} bmcpassword=…)"
+                    )
+            elif attr == "bmcpassword":
                 node.bmcpassword = value
             elif attr == "provmethod":
                 node.osimage = images.get(value) if value else None
@@ -269,6 +303,10 @@ def save_nodes(
     return report
 
 
+def _all_position(groups: Sequence[str]) -> int | None:
+    return groups.index("all") if "all" in groups else None
+
+
 def _nonempty(attrs: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in attrs.items() if v != ""}
 
@@ -279,9 +317,7 @@ def _keep_xcatmaster_derived(nodes: Sequence[Node], parsed: Mapping[str, Mapping
     to ``mkdef -z -f`` must not pin it (docs/hierarchy.md)."""
     from hierarchy.routing import derived_for
 
-    given = [
-        n for n in nodes if n.servicenode and n.xcatmaster and "xcatmaster" in parsed[n.name]
-    ]
+    given = [n for n in nodes if n.servicenode and n.xcatmaster and "xcatmaster" in parsed[n.name]]
     if not given:
         return
     derived = derived_for(n.servicenode for n in given)
@@ -369,9 +405,10 @@ def _write_nodes(finals: Sequence[Node], mode: str, parsed: Mapping[str, Mapping
         fields = {ATTRS[a].field for a in touched} - {"bmcpassword"}
         fields |= {"bmcpassword_encrypted"} if "bmcpassword" in touched else set()
         fields |= {"statustime"} if "status" in touched else set()
+        fields |= {"allpos"} if any("groups" in parsed[n.name] for n in old) else set()
     else:
         fields = {a.field for a in ATTRS.values()} - {"groups", "bmcpassword"}
-        fields |= {"bmcpassword_encrypted", "statustime"}
+        fields |= {"bmcpassword_encrypted", "statustime", "allpos"}
     # A replaced node keeps its primary key, so its timeline stays attached.
     if fields:
         Node.objects.bulk_update(old, sorted(fields), batch_size=500)
@@ -380,8 +417,11 @@ def _write_nodes(finals: Sequence[Node], mode: str, parsed: Mapping[str, Mapping
 def _set_memberships(
     finals: Sequence[Node], group_lists: Mapping[str, list[str]], actor: audit.Actor
 ) -> None:
-    """Give each node exactly its ordered groups, creating groups that do not exist yet."""
-    wanted = {g for names in group_lists.values() for g in names}
+    """Give each node exactly its ordered groups, creating groups that do not exist yet.
+
+    ``all`` is never stored as a group (every node is in it); its place is ``allpos``.
+    """
+    wanted = {g for names in group_lists.values() for g in names} - {"all"}
     groups = {g.name: g for g in Group.objects.filter(name__in=wanted)}
     missing = [Group(name=n) for n in sorted(wanted - set(groups))]
     Group.objects.bulk_create(missing)
@@ -397,7 +437,7 @@ def _set_memberships(
         [
             NodeGroup(node=node, group=groups[g], position=i)
             for node in finals
-            for i, g in enumerate(group_lists[node.name])
+            for i, g in enumerate(n for n in group_lists[node.name] if n != "all")
         ],
         batch_size=_BATCH,
     )
@@ -407,20 +447,7 @@ def _audit_row(
     verb: str, actor: audit.Actor, obj: Any, before: Any, after: Any, message: str = ""
 ) -> AuditEvent:
     """An audit row like :func:`snportal.audit.record` writes, for a bulk insert."""
-    return AuditEvent(
-        user_id=actor.user_id,
-        username=actor.username,
-        ip=actor.ip,
-        user_agent=actor.user_agent[:300],
-        request_id=actor.request_id,
-        verb=verb,
-        object_type=obj._meta.model_name,
-        object_id=str(obj.pk),
-        object_name=str(obj)[:255],
-        before=audit.mask_secrets(before),
-        after=audit.mask_secrets(after),
-        message=message,
-    )
+    return audit.build(verb, actor=actor, obj=obj, before=before, after=after, message=message)
 
 
 def delete_nodes(names: Sequence[str], *, actor: audit.Actor) -> ApplyReport:
@@ -437,6 +464,25 @@ def delete_nodes(names: Sequence[str], *, actor: audit.Actor) -> ApplyReport:
         AuditEvent.objects.bulk_create(rows, batch_size=_BATCH)
         Node.objects.filter(pk__in=[n.pk for n in nodes]).delete()
     return ApplyReport(removed=sorted((n.name for n in nodes), key=noderange.natural_key))
+
+
+def rename_node(old: str, new: str, *, actor: audit.Actor) -> None:
+    """chdef -n: give a node a new name; its row (timeline, groups, power) stays."""
+    node = Node.objects.filter(name=old).first()
+    if node is None:
+        raise NodeDataError([Problem(old, "", f"The {old} is not a valid object.")])
+    try:
+        attributes.check_name(new)
+    except AttributeProblem as e:
+        raise NodeDataError([Problem(new, e.attr, e.message)]) from None
+    if Node.objects.filter(name=new).exists():
+        raise NodeDataError([Problem(new, "name", "already exists: choose another name")])
+    with transaction.atomic():
+        Node.objects.filter(pk=node.pk).update(name=new, sortkey=sort_key(new))
+        node.name = new
+        audit.record(
+            "node.rename", actor=actor, obj=node, before={"name": old}, after={"name": new}
+        )
 
 
 # --- groups -----------------------------------------------------------------------------
@@ -537,11 +583,16 @@ def _set_group_members(group: Group, members: Sequence[str], nodes: Mapping[str,
     have = set(NodeGroup.objects.filter(group=group).values_list("node__name", flat=True))
     NodeGroup.objects.bulk_create(
         [
-            NodeGroup(node=nodes[m], group=group, position=len(nodes[m].group_names()))
+            NodeGroup(node=nodes[m], group=group, position=_next_position(nodes[m]))
             for m in members
             if m not in have
         ]
     )
+
+
+def _next_position(node: Node) -> int:
+    """After the node's last group (a joined group goes last, as xCAT appends it)."""
+    return max((m.position for m in node.nodegroup_set.all()), default=-1) + 1
 
 
 def delete_groups(names: Sequence[str], *, actor: audit.Actor) -> ApplyReport:
@@ -668,6 +719,8 @@ def add_events(
 
 def _job_spec(command: str, verb: str, names: Sequence[str], actor: audit.Actor) -> dict:
     allowed = POWER_VERBS if command == "rpower" else BOOTDEV_VERBS
+    if command == "rpower":
+        verb = POWER_ALIASES.get(verb, verb)
     if verb not in allowed:
         raise DefError(f"{command}: unknown action {verb!r}; use one of {', '.join(allowed)}")
     if not names:

@@ -16,6 +16,9 @@ from typing import Protocol
 from snportal.audit import Actor
 from snportal.lib.stanza import Stanza
 
+# How chdef changes an attribute: set it, append to its comma list (-p), remove from it (-m).
+SET, PLUS, MINUS = "set", "plus", "minus"
+
 
 class DefError(ValueError):
     """A definition cannot be listed or changed; the message says what to fix."""
@@ -30,6 +33,36 @@ class ApplyReport:
     removed: list[str] = field(default_factory=list)
     # "node01: unknown attribute 'foo' skipped" — reported by name, never a crash.
     warnings: list[str] = field(default_factory=list)
+    # Objects skipped with xCAT's message (mkdef of an existing object…): the rest was
+    # written, and the command exits non-zero as xCAT's does.
+    errors: list[str] = field(default_factory=list)
+    # Objects that chdef created because they did not exist (xCAT tells them apart).
+    new: list[str] = field(default_factory=list)
+
+
+def already_exists(name: str) -> list[str]:
+    """xCAT's mkdef lines for an object that exists (it is skipped, the rest created)."""
+    return [
+        f"A definition for '{name}' already exists.",
+        "To remove the old definition and replace it with a new definition use the force "
+        "'-f' option.",
+        "To change the existing definition use the 'chdef' command.",
+    ]
+
+
+def edit_list(name: str, attr: str, current: str, given: str, op: str, warnings: list[str]) -> str:
+    """chdef -p/-m on a comma list, as xCAT's setobjdefs: ``-p`` appends what is not there
+    yet, ``-m`` removes and warns about what was not there."""
+    items = [i for i in current.split(",") if i]
+    change = [i for i in given.split(",") if i]
+    if op == PLUS:
+        return ",".join(items + [i for i in dict.fromkeys(change) if i not in items])
+    for item in change:
+        if item not in items:
+            warnings.append(
+                f"{item} is not in the attribute of '{attr}' for the '{name}' definition."
+            )
+    return ",".join(i for i in items if i not in change)
 
 
 class DefType(Protocol):
@@ -87,7 +120,9 @@ def get(objtype: str) -> DefType:
         return _REGISTRY[objtype]
     except KeyError:
         known = ", ".join(sorted(_REGISTRY)) or "none"
-        raise DefError(f"unknown object type {objtype!r}; known types: {known}") from None
+        raise DefError(
+            f"Type '{objtype}' is not a valid xCAT object type (known types: {known})."
+        ) from None
 
 
 def types() -> list[str]:

@@ -1,4 +1,4 @@
-"""xCAT data object stanza files, read and written exactly as ``lsdef -z`` does.
+r"""xCAT data object stanza files, read and written exactly as ``lsdef -z`` does.
 
 Operators move definitions between xCAT and snportal with ``lsdef -z | mkdef -z``, so
 this reads what xCAT writes (and what people hand-edit from it) and writes output that
@@ -19,6 +19,13 @@ type that follow it, without overriding the ones they set. Unlike xCAT, anything
 malformed is an error with its line number instead of a silently skipped object, because
 a bad import must change nothing.
 
+xCAT writes one line per attribute and has no escapes, so a value it cannot hold (a
+multi-line comment typed in the web form, edge spaces, a value in quotes) is written
+double-quoted with backslash escapes: ``comments="rack 4\nslot 2"``. Inside double
+quotes ``\\``, ``\"``, ``\n``, ``\r``, ``\t``, ``\xHH`` and ``\uHHHH`` are decoded and
+any other backslash is kept as it is; unquoted values are never decoded, so every file
+xCAT writes reads exactly as xCAT reads it. Any text round-trips.
+
 Pure module: no Django. Which objtypes and attributes mean something is the caller's
 business (``mkdef -z`` reports unknown ones by name).
 """
@@ -26,16 +33,20 @@ business (``mkdef -z`` reports unknown ones by name).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["HEADER", "Stanza", "StanzaError", "format", "parse"]
+__all__ = ["HEADER", "Stanza", "StanzaError", "encode_value", "format", "parse"]
 
 HEADER = "# <xCAT data object stanza file>"
 
 _INDENT = "    "  # what lsdef -z writes
 _DEFAULT = re.compile(r"default-(\S+)")
 _OBJTYPE = re.compile(r"[A-Za-z0-9_]+")
+# Inside double quotes: the escapes encode_value writes (anything else stays literal).
+_ESCAPE = re.compile(r'\\(["\\nrt]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4})')
+_SIMPLE = {'"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
 
 
 @dataclass
@@ -143,31 +154,66 @@ def _objtype(number: int, name: str, objtype: str) -> str:
 
 
 def _unquote(value: str) -> str:
-    """xCAT strips the double quotes people put around values (``otherpkgdir="/x"``)."""
+    """xCAT strips the double quotes people put around values (``otherpkgdir="/x"``);
+    inside them, the escapes :func:`encode_value` writes are decoded."""
     if len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
+        return _ESCAPE.sub(_unescape, value[1:-1])
     return value
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = match[1]
+    return _SIMPLE[code] if code in _SIMPLE else chr(int(code[1:], 16))
 
 
 def format(stanzas: Iterable[Stanza]) -> str:
     """Write stanzas as ``lsdef -z`` does: ``objtype`` first, then attributes sorted.
 
-    Raises ValueError for what the format cannot hold (a value spanning lines, a name
-    that would read back as something else), rather than writing a file that lies.
+    Raises ValueError for what the format cannot hold (a name or an attribute name that
+    would read back as something else), rather than writing a file that lies; any value
+    can be written (see :func:`encode_value`).
     """
     lines = [HEADER]
     for stanza in stanzas:
         _check_writable(stanza)
         lines += ["", f"{stanza.name}:", f"{_INDENT}objtype={stanza.objtype}"]
-        lines += [f"{_INDENT}{attr}={_quote(stanza.attrs[attr])}" for attr in sorted(stanza.attrs)]
+        lines += [
+            f"{_INDENT}{attr}={encode_value(stanza.attrs[attr])}" for attr in sorted(stanza.attrs)
+        ]
     return "\n".join(lines) + "\n"
 
 
-def _quote(value: str) -> str:
-    """Quote values whose edges reading would otherwise strip."""
-    if value != value.strip() or _unquote(value) != value:
-        return f'"{value}"'
-    return value
+def encode_value(value: str) -> str:
+    """``value`` as it stands after ``attr=`` on one line, reading back unchanged.
+
+    Plain values are written as they are (as xCAT writes them); a value with edge spaces,
+    surrounding quotes, or a character that would end the line is double-quoted with
+    backslash escapes.
+    """
+    if value == value.strip() and not _is_quoted(value) and not any(map(_breaks, value)):
+        return value
+    return '"' + "".join(_escape(char) for char in value) + '"'
+
+
+def _is_quoted(value: str) -> bool:
+    return len(value) >= 2 and value[0] == value[-1] == '"'
+
+
+def _breaks(char: str) -> bool:
+    """Characters a line cannot carry: line breaks, controls (tab aside), surrogates."""
+    return char != "\t" and unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp")
+
+
+def _escape(char: str) -> str:
+    if char in ('"', "\\"):
+        return "\\" + char
+    if char == "\n":
+        return "\\n"
+    if char == "\r":
+        return "\\r"
+    if _breaks(char):
+        return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+    return char
 
 
 def _check_writable(stanza: Stanza) -> None:
@@ -182,7 +228,7 @@ def _check_writable(stanza: Stanza) -> None:
         raise ValueError(f"object name {name!r} cannot be written to a stanza file")
     if not _OBJTYPE.fullmatch(stanza.objtype):
         raise ValueError(f"{name!r} has a bad objtype {stanza.objtype!r}")
-    for attr, value in stanza.attrs.items():
+    for attr in stanza.attrs:
         if (
             attr == "objtype"
             or not attr
@@ -191,5 +237,3 @@ def _check_writable(stanza: Stanza) -> None:
             or any(char.isspace() for char in attr)
         ):
             raise ValueError(f"{name!r}: attribute name {attr!r} cannot be written")
-        if len(f"{value}.".splitlines()) != 1:
-            raise ValueError(f"{name!r}: the value of {attr!r} spans several lines")

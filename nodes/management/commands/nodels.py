@@ -1,4 +1,8 @@
-"""``nodels [noderange] [attr …]``: node names in natural order, or ``node: value`` lines."""
+"""``nodels [noderange] [attr …]``: node names, or ``node: value`` lines.
+
+Sorted as xCAT's nodels sorts them (Perl's plain ``sort``: by character, so ``node10``
+comes before ``node2``); scripts that compare its output with xCAT's rely on it.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ class Command(BaseCommand):
                 names = list(Node.objects.order_by("sortkey").values_list("name", flat=True))
         except NoderangeError as e:
             raise CommandError(str(e)) from None
+        names = sorted(names)
         if not options["attrs"]:
             for name in names:
                 self.stdout.write(name)

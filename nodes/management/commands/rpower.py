@@ -1,4 +1,4 @@
-"""``rpower <noderange> on|off|softoff|reset|boot|cycle|stat|state``, as xCAT's."""
+"""``rpower <noderange> on|off|softoff|reset|boot|cycle|stat|state|status``, as xCAT's."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from nodes.management.commands import _power
-from nodes.services import POWER_VERBS
+from nodes.services import POWER_ALIASES, POWER_VERBS
 from snportal.management.commands._cli import add_user_argument
 
 
@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("noderange")
-        parser.add_argument("action", choices=POWER_VERBS)
+        parser.add_argument("action", choices=(*POWER_VERBS, *POWER_ALIASES))
         add_user_argument(parser)
         _power.add_where_argument(parser)
 

@@ -18,6 +18,12 @@ from django.core.management.base import CommandError
 from snportal import audit, roles
 
 
+def intermixed(parser: ArgumentParser) -> None:
+    """Accept options between positional words (``chdef node01 -p groups=rack1``), as
+    xCAT's Getopt does; argparse alone refuses a second run of ``attr=value`` words."""
+    parser.parse_args = parser.parse_intermixed_args  # type: ignore[method-assign]
+
+
 def add_user_argument(parser: ArgumentParser) -> None:
     parser.add_argument(
         "--user",
@@ -52,3 +58,15 @@ def admin_actor(options: dict[str, Any], flag: str) -> audit.Actor:
 def print_warnings(stderr: Any, warnings: list[str]) -> None:
     for line in warnings:
         stderr.write(f"Warning: {line}")
+
+
+def print_errors(stderr: Any, errors: list[str]) -> None:
+    """xCAT's ``Error: …`` lines, for objects skipped while the rest went ahead."""
+    for line in errors:
+        stderr.write(f"Error: {line}")
+
+
+def exit_failed() -> None:
+    """Exit 1 after the ``Error:`` lines are printed, as xCAT's commands do when any object
+    failed (a CommandError would print its message once more)."""
+    raise SystemExit(1)

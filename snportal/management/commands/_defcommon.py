@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from argparse import ArgumentParser
 from collections import defaultdict
 from typing import Any
@@ -11,7 +12,13 @@ from django.db import transaction
 
 from snportal import defs
 from snportal.lib import stanza
-from snportal.management.commands._cli import actor, print_warnings
+from snportal.management.commands._cli import (
+    actor,
+    exit_failed,
+    intermixed,
+    print_errors,
+    print_warnings,
+)
 
 # Objects other objects refer to go first: nodes name osimages, groups list nodes.
 _ORDER = {"osimage": 0, "node": 1, "group": 2}
@@ -22,6 +29,7 @@ def object_args(parser: ArgumentParser) -> None:
     parser.add_argument("-o", dest="objects", help="object names (a noderange for nodes)")
     parser.add_argument("-z", "--stanza", action="store_true", help="read a stanza file on stdin")
     parser.add_argument("words", nargs="*", metavar="[noderange] attr=value")
+    intermixed(parser)
 
 
 def parse_assignments(words: list[str]) -> tuple[str | None, dict[str, str]]:
@@ -38,6 +46,15 @@ def parse_assignments(words: list[str]) -> tuple[str | None, dict[str, str]]:
     return spec, attrs
 
 
+def present(deftype: defs.DefType, spec: str) -> tuple[list[str], list[str]]:
+    """(defined names, names that are not) for lsdef/rmdef/chdef, which report the missing
+    ones and go on, as xCAT's do. A type without ``resolve_present`` refuses unknown names."""
+    find = getattr(deftype, "resolve_present", None)
+    if find is None:
+        return deftype.resolve(spec, allow_files=True), []
+    return find(spec, allow_files=True)
+
+
 def single_object(
     command: BaseCommand, options: dict[str, Any], *, create: bool
 ) -> defs.ApplyReport:
@@ -45,7 +62,8 @@ def single_object(
     positional, attrs = parse_assignments(options["words"])
     spec = options["objects"] or positional
     if not spec:
-        raise CommandError("name the objects with -o NAME (or as the first argument)")
+        raise CommandError("No object names were provided.")
+    op = defs.PLUS if options.get("plus") else defs.MINUS if options.get("minus") else defs.SET
     who = actor(options, "admin")
     try:
         deftype = defs.get(options["objtype"])
@@ -58,12 +76,36 @@ def single_object(
                     made, replace=options.get("force", False), change_only=False, actor=who
                 )
             else:
-                names = deftype.resolve(spec, allow_files=True)
-                report = deftype.change(names, attrs, actor=who)
+                found, missing = present(deftype, spec)
+                kwargs = {} if op == defs.SET else {"op": op}
+                if kwargs and "op" not in inspect.signature(deftype.change).parameters:
+                    raise defs.DefError(f"-p and -m mean nothing for {deftype.objtype} objects")
+                # chdef creates what does not exist yet, as xCAT's does.
+                report = deftype.change([*found, *missing], attrs, actor=who, **kwargs)
     except defs.DefError as e:
         raise CommandError(str(e)) from None
     print_warnings(command.stderr, report.warnings)
     return report
+
+
+def finish(command: BaseCommand, report: defs.ApplyReport, *, empty_is_error: bool) -> None:
+    """xCAT's closing lines: the count (and chdef's new objects), or the errors and exit 1."""
+    print_errors(command.stderr, report.errors)
+    if report.errors:
+        print_errors(
+            command.stderr,
+            [
+                "One or more errors occured when attempting to create or modify xCAT "
+                "object definitions."
+            ],
+        )
+        exit_failed()
+    count = len(report.created) + len(report.changed)
+    if count == 0 and empty_is_error:
+        raise CommandError("No object names were provided.")
+    command.stdout.write(f"{count} object definitions have been created or modified.")
+    if report.new:
+        command.stdout.write(f"New object definitions '{','.join(report.new)}' have been created.")
 
 
 def apply_stanzas(
@@ -94,6 +136,8 @@ def apply_stanzas(
                 total.created += report.created
                 total.changed += report.changed
                 total.warnings += report.warnings
+                total.errors += report.errors
+                total.new += report.new
     except defs.DefError as e:
         raise CommandError(f"{e}\nnothing was written") from None
     print_warnings(command.stderr, total.warnings)

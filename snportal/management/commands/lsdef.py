@@ -1,4 +1,9 @@
-"""``lsdef [-t type] [-l] [-z] [--show-secrets] [noderange | -o names]``, as xCAT's."""
+"""``lsdef [-t type] [-l|-s] [-i attrs] [-z] [--show-secrets] [noderange | -o names]``.
+
+As xCAT's: with no names it lists ``name  (type)``; naming objects (or ``-l``, ``-i``)
+prints their definitions; names that are not defined are reported as ``Error: Could not
+find an object named …`` while the others are still listed, and the exit status is 1.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +16,25 @@ from django.core.management.base import BaseCommand, CommandError
 from nodes.noderange import compress
 from snportal import audit, defs
 from snportal.lib import stanza
-from snportal.management.commands._cli import actor, add_user_argument, admin_actor
+from snportal.management.commands._cli import (
+    actor,
+    add_user_argument,
+    admin_actor,
+    exit_failed,
+    print_errors,
+)
+from snportal.management.commands._defcommon import present
 
 
 class Command(BaseCommand):
-    help = "List object definitions: names, attributes (-l) or a stanza file (-z)."
+    help = "List object definitions: names, attributes (-l, -i) or a stanza file (-z)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("-t", dest="objtype", default="node", help="object type (node)")
         parser.add_argument("-o", dest="objects", help="object names (a noderange for nodes)")
         parser.add_argument("-l", "--long", action="store_true", help="every attribute")
+        parser.add_argument("-s", "--short", action="store_true", help="names only")
+        parser.add_argument("-i", dest="attrs", help="only these attributes (comma list)")
         parser.add_argument("-z", "--stanza", action="store_true", help="stanza file output")
         parser.add_argument("--files-dir", metavar="DIR", help="write referenced files here")
         parser.add_argument(
@@ -30,16 +44,59 @@ class Command(BaseCommand):
         add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["long"] and options["short"]:
+            raise CommandError("The flags '-l' and '-s' cannot be used together.")
+        if options["attrs"] and options["short"]:
+            raise CommandError("The flags '-i' and '-s' cannot be used together.")
+        spec = options["objects"] or options["noderange"]
         try:
             deftype = defs.get(options["objtype"])
-            spec = options["objects"] or options["noderange"]
-            names = deftype.resolve(spec, allow_files=True)
+            names, missing = present(deftype, spec) if spec else (deftype.resolve(None), [])
         except defs.DefError as e:
             raise CommandError(str(e)) from None
-        if not names:
-            self.stderr.write("Could not find any object definitions to display.")
-            return
-        long = options["long"] or options["stanza"]
+        errors = [
+            f"Could not find an object named '{name}' of type '{deftype.objtype}'."
+            for name in missing
+        ]
+        shown = self._attribute_list(deftype, options["attrs"], errors)
+        print_errors(self.stderr, errors)
+        if names:
+            self._list(deftype, sorted(names), spec, shown, options)
+        elif not missing:
+            self.stdout.write("Could not find any object definitions to display.")
+        if errors:
+            exit_failed()
+
+    def _attribute_list(
+        self, deftype: defs.DefType, given: str | None, errors: list[str]
+    ) -> list[str] | None:
+        """``-i a,b``: the valid ones (xCAT reports each invalid one and goes on)."""
+        if not given:
+            return None
+        known = getattr(deftype, "attributes", ())
+        shown = []
+        for attr in dict.fromkeys(a.strip() for a in given.split(",") if a.strip()):
+            if attr in known:
+                shown.append(attr)
+            else:
+                errors.append(
+                    f"'{attr}' is not a valid attribute name for an object type of "
+                    f"'{deftype.objtype}'."
+                )
+        return shown
+
+    def _list(
+        self,
+        deftype: defs.DefType,
+        names: list[str],
+        spec: str | None,
+        shown: list[str] | None,
+        options: dict[str, Any],
+    ) -> None:
+        # xCAT: naming objects, -l or -i mean the definitions; -s (or nothing) the names.
+        long = not options["short"] and bool(
+            options["long"] or options["stanza"] or spec or shown is not None
+        )
         kwargs: dict[str, Any] = {}
         if options["files_dir"]:
             if "files_dir" not in inspect.signature(deftype.to_stanzas).parameters:
@@ -59,13 +116,21 @@ class Command(BaseCommand):
         stanzas = deftype.to_stanzas(
             names, long=long, reveal_secrets=options["show_secrets"], **kwargs
         )
+        if shown is not None:
+            # Asked-for attributes are shown even when empty, as xCAT does.
+            for s in stanzas:
+                s.attrs = {a: s.attrs.get(a, "") for a in shown}
         if options["stanza"]:
             self.stdout.write(stanza.format(stanzas), ending="")
         elif long:
             blocks = []
             for s in stanzas:
                 lines = [f"Object name: {s.name}"]
-                lines += [f"    {attr}={s.attrs[attr]}" for attr in sorted(s.attrs)]
+                lines += [
+                    f"    {attr}={stanza.encode_value(s.attrs[attr])}"
+                    for attr in sorted(s.attrs)
+                    if s.attrs[attr] or shown is not None
+                ]
                 blocks.append("\n".join(lines))
             self.stdout.write("\n\n".join(blocks))
         else:

@@ -6,10 +6,15 @@ import sys
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from snportal.management.commands._cli import add_user_argument
-from snportal.management.commands._defcommon import apply_stanzas, object_args, single_object
+from snportal.management.commands._defcommon import (
+    apply_stanzas,
+    finish,
+    object_args,
+    single_object,
+)
 
 
 class Command(BaseCommand):
@@ -25,7 +30,4 @@ class Command(BaseCommand):
             report = apply_stanzas(self, sys.stdin.read(), options, replace=options["force"])
         else:
             report = single_object(self, options, create=True)
-        count = len(report.created) + len(report.changed)
-        if count == 0:
-            raise CommandError("no object definitions were given")
-        self.stdout.write(f"{count} object definitions have been created or modified.")
+        finish(self, report, empty_is_error=True)

@@ -1,4 +1,5 @@
-"""``rmdef -t node -o <noderange>``, as xCAT's."""
+"""``rmdef -t node -o <noderange>``, as xCAT's: names that are not defined are reported
+(``Error: Could not find an object named …``, exit 1) and the others are removed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from snportal import defs
-from snportal.management.commands._cli import actor, add_user_argument
+from snportal.management.commands._cli import (
+    actor,
+    add_user_argument,
+    exit_failed,
+    print_errors,
+)
+from snportal.management.commands._defcommon import present
 
 
 class Command(BaseCommand):
@@ -28,8 +35,19 @@ class Command(BaseCommand):
         who = actor(options, "admin")
         try:
             deftype = defs.get(options["objtype"])
+            found, missing = present(deftype, spec)
             with transaction.atomic():
-                report = deftype.remove(deftype.resolve(spec, allow_files=True), actor=who)
+                report = deftype.remove(found, actor=who) if found else defs.ApplyReport()
         except defs.DefError as e:
             raise CommandError(str(e)) from None
-        self.stdout.write(f"{len(report.removed)} object definitions have been removed.")
+        # As xCAT's: each missing name is an error, the others are removed, exit 1.
+        print_errors(
+            self.stderr,
+            [f"Could not find an object named '{n}' of type '{deftype.objtype}'." for n in missing],
+        )
+        if report.removed:
+            self.stdout.write(f"{len(report.removed)} object definitions have been removed.")
+        else:
+            self.stdout.write("No objects have been removed from the xCAT database.")
+        if missing:
+            exit_failed()
