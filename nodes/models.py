@@ -82,7 +82,12 @@ class Node(models.Model):
     comments = models.TextField(blank=True)
     # Netboot bookkeeping (docs/boot-protocol.md): the secret the current boot's reports
     # must carry, the image version that boot was given, and why a boot failed.
+    # A token is issued only inside a boot attempt that an operator started (nodeset,
+    # rinstall, rpower on/boot/reset): ``boot_armed_at`` opens it, the first accepted
+    # report binds it to one token, and the boot-state timeouts end it (nodes/boot_tokens.py).
     boot_token = models.CharField(max_length=64, blank=True, editable=False)
+    boot_tokens = models.JSONField(default=list, blank=True, editable=False)
+    boot_armed_at = models.DateTimeField(null=True, blank=True, editable=False)
     boot_version = models.ForeignKey(
         "images.ImageVersion",
         null=True,
@@ -175,6 +180,26 @@ class NodeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"
+
+
+class BootRequestCount(models.Model):
+    """Requests to the boot service per key (node, client address) in one minute window.
+
+    The boot service is unauthenticated, so floods are counted in the database (shared by
+    every web process) and refused past a limit before they write anything else.
+    """
+
+    key = models.CharField(max_length=120)
+    window = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window"], name="uniq_boot_request_window")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.window:%H:%M}: {self.count}"
 
 
 class UnknownMac(models.Model):
