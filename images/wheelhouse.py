@@ -8,9 +8,10 @@ xcat-dep), because a service node has no internet. snportal's equivalent is a di
   same pins), built here with pip and its cache, so the image build itself never touches
   the network (``pip install --no-index --find-links``);
 * ``service-requirements.txt`` — exactly what the image's venv installs;
-* ``snportal-source.tar`` — the git-tracked files of this checkout as they are on disk
-  (what ``/opt/snportal`` gets), without tests, benchmarks or ``var/``: no installation
-  keys, no database, no ``.env`` files. The service node receives its secrets at enrolment.
+* ``snportal-source.tar`` — this checkout's source as it is on disk (what
+  ``/opt/snportal`` gets, see :func:`source_files`), without tests, benchmarks or
+  ``var/``: no installation keys, no database, no ``.env`` files. The service node
+  receives its secrets at enrolment.
 
 Django-free on purpose: ``make install`` runs it as ``python -m images.wheelhouse``
 without starting a database; ``manage.py mkwheelhouse`` is the same with Django's
@@ -61,6 +62,7 @@ SERVICE_PACKAGES = (
 # this installation lives under var/ (keys, database) and is excluded with it.
 EXCLUDED_TOP = ("tests", "benchmarks", "var", "docs", ".ci", "conftest.py")
 EXCLUDED_NAMES = (".env", "env")
+UNTRACKED_SUFFIXES = (".py", ".html", ".js", ".css", ".sh", ".service")
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -87,22 +89,28 @@ def service_requirements(requirements: Path = REPO / "requirements.txt") -> list
 
 
 def source_files(repo: Path = REPO) -> list[str]:
-    """Git-tracked files a service node runs (paths relative to the checkout).
+    """The files of this checkout a service node runs (paths relative to the checkout).
 
-    Tracked files only: never a developer's stray ``.env``, keys or database under var/.
+    What the management node runs, so both sides run the same code: git-tracked files as
+    they are on disk, plus new, not yet committed source files (``git ls-files --others
+    --exclude-standard``, code and templates only). Never var/ (keys, database), tests,
+    benchmarks or a stray ``.env``.
     """
-    out = subprocess.run(
-        ["git", "-C", str(repo), "ls-files", "-z"], capture_output=True, check=True
-    ).stdout.decode()
     files = []
-    for path in filter(None, out.split("\0")):
-        parts = path.split("/")
-        if parts[0] in EXCLUDED_TOP or "tests" in parts[:-1] or parts[-1] in EXCLUDED_NAMES:
-            continue
-        if parts[-1].startswith(".env") or not (repo / path).is_file():
-            continue  # deleted in the work tree but still tracked
-        files.append(path)
-    return files
+    for flags in (["--cached"], ["--others", "--exclude-standard"]):
+        out = subprocess.run(
+            ["git", "-C", str(repo), "ls-files", "-z", *flags], capture_output=True, check=True
+        ).stdout.decode()
+        for path in filter(None, out.split("\0")):
+            parts = path.split("/")
+            if parts[0] in EXCLUDED_TOP or "tests" in parts[:-1] or parts[-1] in EXCLUDED_NAMES:
+                continue
+            if parts[-1].startswith(".env") or not (repo / path).is_file():
+                continue  # deleted in the work tree but still tracked
+            if flags[0] == "--others" and not path.endswith(UNTRACKED_SUFFIXES):
+                continue
+            files.append(path)
+    return sorted(set(files))
 
 
 def write_source_tar(target: Path, repo: Path = REPO) -> int:
