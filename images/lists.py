@@ -267,6 +267,8 @@ def validate_synclist_entry(path: str, mode: str) -> int:
         raise ValueError(f"path {path!r} must be absolute")
     if ".." in path.split("/"):
         raise ValueError(f"path {path!r} must not contain '..'")
+    if any(ord(char) < 32 or char == "\x7f" for char in path):
+        raise ValueError(f"path {path!r} must not contain control characters")
     if path.rstrip("/") == "" or path.endswith("/"):
         raise ValueError(f"path {path!r} must name a file")
     if not _MODE.match(mode):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from images.lists import validate_synclist_entry
 from images.proc import run_logged
+from images.treefiles import UnsafeTreePath, write_in_tree
 
 __all__ = [
     "BuildSpec",
@@ -88,17 +89,22 @@ def default_mirror(apt_dir: Path = Path("/etc/apt")) -> str:
 
 
 def place_synclists(tree: Path, synclists: list[tuple[str, str, str]], log: Log) -> None:
-    """Write synclist files into the tree (root-owned, given mode, parents created)."""
+    """Write synclist files into the tree (root-owned, given mode, parents created).
+
+    The build runs as root on the build host, so a path is followed component by
+    component without symlinks (:mod:`images.treefiles`): a symlinked ``/etc`` or an
+    absolute ``/var/run`` link can never carry a write out of the tree. A refused path
+    stops the build with a log line naming the component.
+    """
     for path, mode, content in synclists:
         numeric = validate_synclist_entry(path, mode)
-        target = tree / path.lstrip("/")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.is_symlink():
-            # Never write through a symlink: it could point out of the tree.
-            target.unlink()
-        target.write_text(content)
-        target.chmod(numeric)
-        log(f"synclist: {path} ({mode}, {len(content.encode())} bytes)")
+        data = content.encode()
+        try:
+            write_in_tree(tree, path, data, numeric)
+        except UnsafeTreePath as exc:
+            log(f"synclist: refused {path}: {exc}")
+            raise UnsafeTreePath(f"synclist {path}: {exc}") from None
+        log(f"synclist: {path} ({mode}, {len(data)} bytes)")
 
 
 def run_postinstall(spec: BuildSpec, tree: Path, log: Log, cancel_check: CancelCheck) -> None:
