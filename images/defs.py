@@ -70,9 +70,9 @@ class OsImageDefs:
             for attr in FILE_ATTRS:
                 attrs[attr] = _write_file(base / name, attr, attrs[attr])
             attrs["rootimgdir"] = str(image.rootimgdir)
-            # Every attribute, empty ones too: mkdef -z of a new name would otherwise fill
-            # an empty one from the distribution's defaults.
-            stanzas.append(Stanza(name, self.objtype, attrs))
+            # Empty attributes are left out: a new definition starts with them empty too
+            # (services.defaults_for), so mkdef -z of the export sets exactly these.
+            stanzas.append(Stanza(name, self.objtype, {k: v for k, v in attrs.items() if v}))
         return stanzas
 
     def apply(
