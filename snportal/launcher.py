@@ -38,6 +38,11 @@ def processes() -> list[tuple[str, list[str]]]:
         procs.append(("consoles", manage("runconsoles")))
     if "runlab" in commands and os.environ.get("SNPORTAL_LAB", "1") != "0":
         args = os.environ.get("SNPORTAL_LAB_ARGS", "--nodes 2 --qemu").split()
+        if "--hierarchy" in args:
+            # The lab's service nodes reach PostgreSQL through their VM's guestfwd, whatever
+            # this portal's own DATABASE_URL host (or embedded socket) is; the web process
+            # puts this address into the DATABASE_URL it hands out at enrolment.
+            os.environ.setdefault("SNPORTAL_SN_DATABASE_HOST", "10.0.2.100:5432")
         procs.append(("lab", manage("runlab", *args)))
     return procs
 
