@@ -163,7 +163,7 @@ def populate(n: int, images_dir: Path, sizes: dict[str, int]) -> tuple[list[str]
     image.save(update_fields=["current_version"])
     tokens = {}
     node_services.save_nodes(
-        [(sn, {"groups": ["service"]}) for sn in SNS], mode=node_services.CREATE, actor=actor
+        [(sn, {"groups": "service"}) for sn in SNS], mode=node_services.CREATE, actor=actor
     )
     for sn in SNS:
         tokens[sn] = secrets.token_urlsafe(32)
@@ -256,7 +256,7 @@ def main() -> None:
                         "--workers", "4", "--worker-class", "gthread", "--threads", "8",
                         "--backlog", "2048", "--log-level", "warning",
                         "--access-logfile", str(access_log),
-                        "--access-logformat", "%(U)s %(B)s",
+                        "--access-logformat", "%(U)s %({content-length}o)s",
                     ],
                     base_env, mn_port, "management node web",
                 )
