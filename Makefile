@@ -3,11 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+WHEELHOUSE_STAMP := var/wheelhouse/service-requirements.txt
 export DJANGO_SETTINGS_MODULE := snportal.settings
 
-.PHONY: install run test test-fast lint format stop-db screenshots vendor clean
+.PHONY: install run test test-fast lint format stop-db screenshots vendor clean wheelhouse
 
-install: $(STAMP)
+install: $(STAMP) $(WHEELHOUSE_STAMP)
 	@sh deploy/install-debian-packages.sh
 
 # Reinstall Python packages only when requirements.txt changed (fast when nothing did).
@@ -15,6 +16,15 @@ $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	@touch $(STAMP)
+
+# The service image's otherpkgdir (docs/hierarchy.md): the service nodes' wheels, built
+# from pip's cache when requirements.txt changed; `make wheelhouse` also refreshes the
+# source snapshot after code changes (then genimage the service image).
+$(WHEELHOUSE_STAMP): requirements.txt $(STAMP)
+	$(PY) -m images.wheelhouse
+
+wheelhouse: $(STAMP)
+	$(PY) -m images.wheelhouse
 
 run: install
 	DEBUG=$${DEBUG:-1} $(PY) -m snportal.launcher

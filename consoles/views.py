@@ -42,11 +42,13 @@ def wall(request: HttpRequest) -> HttpResponse:
     expr = request.GET.get("range", "").strip()
     names: list[str] = []
     error = ""
+    status = 200
     if expr:
         try:
             names = node_services.resolve(expr)
         except noderange.NoderangeError as exc:
             error = str(exc)
+            status = 400
         if len(names) > WALL_LIMIT:
             error = f"{len(names)} nodes: a wall shows at most {WALL_LIMIT}; narrow the range"
             names = []
@@ -58,7 +60,7 @@ def wall(request: HttpRequest) -> HttpResponse:
         "error": error,
         "mode": services.mode_for(request.user),
     }
-    return render(request, "consoles/wall.html", context)
+    return render(request, "consoles/wall.html", context, status=status)
 
 
 @require_POST

@@ -143,7 +143,8 @@ def build_wheelhouse(
     """
     target.mkdir(parents=True, exist_ok=True)
     requirements = service_requirements()
-    req_file = target / REQUIREMENTS_NAME
+    # Written under its final name only when the wheels are there: make's stamp.
+    req_file = target / f".{REQUIREMENTS_NAME}.new"
     buf = io.StringIO()
     buf.write("# snportal service node: installed with pip --no-index --find-links .\n")
     buf.writelines(line + "\n" for line in requirements)
@@ -152,6 +153,7 @@ def build_wheelhouse(
     cmd += ["--wheel-dir", str(target), "-r", str(req_file), *pip_args]
     log("mkwheelhouse: " + " ".join(cmd))
     subprocess.run(cmd, check=True)
+    os.replace(req_file, target / REQUIREMENTS_NAME)
     count = write_source_tar(target / SOURCE_NAME)
     wheels = sorted(p.name for p in target.glob("*.whl"))
     log(f"mkwheelhouse: {len(wheels)} wheels, {count} source files in {target}")

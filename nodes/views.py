@@ -77,6 +77,7 @@ def node_list(request: HttpRequest) -> HttpResponse:
     form = NodeFilterForm(request.GET or None)
     qs = Node.objects.select_related("osimage")
     sort = "name"
+    refused = False  # a noderange refused: the page says why, with status 400
     if form.is_valid():
         data = form.cleaned_data
         if data["noderange"]:
@@ -84,6 +85,7 @@ def node_list(request: HttpRequest) -> HttpResponse:
                 qs = qs.filter(name__in=services.resolve(data["noderange"]))
             except noderange.NoderangeError as e:
                 form.add_error("noderange", str(e))
+                refused = True
                 qs = qs.none()
         if data["group"]:
             qs = qs.filter(nodegroup__group__name=data["group"])
@@ -109,6 +111,7 @@ def node_list(request: HttpRequest) -> HttpResponse:
             "sort": sort,
             "buttons": POWER_BUTTONS,
         },
+        status=400 if refused else 200,
     )
 
 
@@ -245,8 +248,12 @@ def csv_import(request: HttpRequest) -> HttpResponse:
                     plan = services.plan_csv(text, actor=actor)
                     if plan.ok:
                         payload = secrets.encrypt(text, settings.SECRETS_KEYS)
+    # A refused upload (too large, too many rows, not CSV) is bad input: 400 with the form.
     return render(
-        request, "nodes/csv_import.html", {"form": form, "plan": plan, "payload": payload}
+        request,
+        "nodes/csv_import.html",
+        {"form": form, "plan": plan, "payload": payload},
+        status=400 if form.errors else 200,
     )
 
 
@@ -429,6 +436,7 @@ def boot_progress(request: HttpRequest) -> HttpResponse:
     names: list[str] = []
     error = ""
     expr = request.GET.get("range", "").strip()
+    status = 200
     if request.GET.get("job", "").isdigit():
         job = get_object_or_404(Job, pk=int(request.GET["job"]))
         names = list(job.params.get("nodes", []))
@@ -440,6 +448,7 @@ def boot_progress(request: HttpRequest) -> HttpResponse:
                 names = services.resolve(expr)
             except noderange.NoderangeError as e:
                 error = str(e)
+                status = 400
     if len(names) > PROGRESS_LIMIT:
         error = f"{len(names)} nodes: showing the first {PROGRESS_LIMIT}; narrow the range"
         names = names[:PROGRESS_LIMIT]
@@ -456,4 +465,4 @@ def boot_progress(request: HttpRequest) -> HttpResponse:
         "booted": sum(1 for r in rows if r.status == "booted"),
         "failed": sum(1 for r in rows if r.status == "failed"),
     }
-    return render(request, "nodes/boot_progress.html", context)
+    return render(request, "nodes/boot_progress.html", context, status=status)

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "snportal.request_limits.RequestSizeLimitMiddleware",  # before anything reads a body
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -153,6 +154,18 @@ CONSOLE_LOG_MAX_BYTES = env_int("SNPORTAL_CONSOLE_LOG_MAX_BYTES", 8 * 1024 * 102
 CONSOLE_LOG_KEEP = env_int("SNPORTAL_CONSOLE_LOG_KEEP", 4, minimum=1)
 # Noderange whose consoles connect only while someone watches (the rest capture always).
 CONSOLES_ONDEMAND = env_str("SNPORTAL_CONSOLES_ONDEMAND", "")
+
+# --- Bounds on what one request may make the portal do (docs/security.md) ---------------------
+# Names one noderange may generate or examine in total (range and group members, the nodes
+# each regex or selector tests); past it the noderange is refused before any list is built.
+NODERANGE_MAX = env_int("SNPORTAL_NODERANGE_MAX", 100_000, minimum=1000)
+# Nodes CSV import: the largest file or pasted text, and the most rows.
+CSV_MAX_BYTES = env_int("SNPORTAL_CSV_MAX_BYTES", 8 * 1024 * 1024, minimum=1024)
+CSV_MAX_ROWS = env_int("SNPORTAL_CSV_MAX_ROWS", 100_000, minimum=1)
+# The largest request body anyone may send (forms, JSON, uploads), refused with 413 unread:
+# room for the CSV import's confirm step, which carries the CSV encrypted (a third larger).
+REQUEST_MAX_BYTES = CSV_MAX_BYTES * 3 // 2 + 256 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES
 
 # --- Boot service (node-facing; docs/boot-protocol.md) ----------------------------------------
 # The portal as nodes reach it (xCAT's xcatmaster). The lab's qemu nodes see it at
