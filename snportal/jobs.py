@@ -180,11 +180,17 @@ class PartContext(JobContext):
     def __init__(self, job: Job, part: str) -> None:
         super().__init__(job)
         self.part = part
+        self.cluster = cluster_of(part)
         self.params = {**job.params, "nodes": list(job.parts[part]["nodes"])}
 
     def set_results(self, results: dict[str, dict[str, Any]]) -> None:
         """Merge this part's per-node results into the job's (one atomic jsonb ``||``)."""
-        merge_results(self.pk, {n: {**r, "on": self.part} for n, r in results.items()})
+        merge_results(self.pk, {n: {**r, "on": self.cluster} for n, r in results.items()})
+
+
+def cluster_of(part: str) -> str:
+    """A part's cluster: its key up to ``#`` (``sn02#2``: a second part for sn02)."""
+    return part.split("#", 1)[0]
 
 
 def merge_results(job_pk: int, results: dict[str, dict[str, Any]]) -> None:
@@ -237,16 +243,10 @@ def route(job: Job, nodes: Sequence[str]) -> Job:
 
 def submit_parts(job_pk: int, *, skip: Sequence[str] = ()) -> None:
     """Queue each part on its cluster (the management node's part on the default queue)."""
-    from django_q.tasks import async_task
-
     parts = Job.objects.filter(pk=job_pk).values_list("parts", flat=True).first() or {}
     for part in parts:
-        if part in skip:
-            continue
-        options: dict[str, Any] = {"task_name": f"job-{job_pk}-{part}"}
-        if part != mn_cluster():
-            options["cluster"] = part
-        async_task("snportal.jobs.run_part", job_pk, part, q_options=options)
+        if part not in skip:
+            submit_part(job_pk, part)
 
 
 def run_part(job_pk: int, part: str) -> str:
@@ -282,7 +282,8 @@ def run_part(job_pk: int, part: str) -> str:
     if error:
         have = set(Job.objects.get(pk=job_pk).results)
         merge_results(
-            job_pk, {n: {"ok": False, "error": error, "on": part} for n in names if n not in have}
+            job_pk,
+            {n: {"ok": False, "error": error, "on": ctx.cluster} for n in names if n not in have},
         )
     if _finish_part(job_pk, part, summary, error) == 0:
         return _finish_routed(job_pk)
@@ -335,6 +336,49 @@ def _finish_routed(job_pk: int) -> str:
     summaries = [p.get("summary", "") for p in parts if p.get("summary")]
     _finish(job_pk, Job.Status.SUCCEEDED, "", summary="; ".join(summaries))
     return "succeeded"
+
+
+def reroute_queued(job_pk: int, parts: Sequence[str]) -> list[str]:
+    """Plan again the still-queued ``parts`` of a job (after snmove): their nodes go where
+    routing now says; the new parts' keys, to submit after commit. Call inside a
+    transaction, after deleting the parts' queued django-q2 tasks."""
+    from hierarchy.routing import plan
+
+    job = Job.objects.select_for_update().get(pk=job_pk)
+    names: list[str] = []
+    for part in parts:
+        if job.parts.get(part, {}).get("state") == "queued":
+            names += job.parts.pop(part)["nodes"]
+            job.parts_left -= 1
+    if not names:
+        return []
+    planned, failed = plan(names)
+    added: list[str] = []
+    for key, members in planned.items():
+        cluster = key or mn_cluster()
+        part, n = cluster, 1
+        while part in job.parts:
+            n += 1
+            part = f"{cluster}#{n}"
+        job.parts[part] = {"nodes": members, "state": "queued"}
+        job.parts_left += 1
+        added.append(part)
+    job.results.update({n: {"ok": False, "error": why, "on": ""} for n, why in failed.items()})
+    job.save(update_fields=["parts", "parts_left", "results"])
+    if not job.parts_left and job.status in (Job.Status.QUEUED, Job.Status.RUNNING):
+        Job.objects.filter(pk=job_pk).update(status=Job.Status.RUNNING)
+        transaction.on_commit(lambda: _finish_routed(job_pk))
+    return added
+
+
+def submit_part(job_pk: int, part: str) -> None:
+    """Queue one part on its cluster."""
+    from django_q.tasks import async_task
+
+    options: dict[str, Any] = {"task_name": f"job-{job_pk}-{part}"}
+    if cluster_of(part) != mn_cluster():
+        options["cluster"] = cluster_of(part)
+    async_task("snportal.jobs.run_part", job_pk, part, q_options=options)
 
 
 def run_routed_here(job: Job, *, timeout: float | None = None) -> Job:

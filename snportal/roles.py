@@ -20,10 +20,11 @@ OPERATOR_VERBS = {
     "images.build_osimage",
     "consoles.write_console",
     "snportal.cancel_job",
+    "hierarchy.move_servicenode",
 }
 VIEWER_EXTRA = {"consoles.view_console"}
 # Apps whose permissions make up the portal (Django's own plumbing stays superuser-only).
-PORTAL_APPS = {"snportal", "images", "nodes", "consoles", "lab", "auth"}
+PORTAL_APPS = {"snportal", "images", "nodes", "consoles", "lab", "auth", "hierarchy"}
 # Nobody edits the audit trail (the database refuses it anyway).
 NEVER_GRANTED = {
     "snportal.add_auditevent",

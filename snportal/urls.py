@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include((portal_patterns, "snportal"))),
     path("images/", include("images.urls")),
     path("nodes/", include("nodes.urls")),
+    path("hierarchy/", include("hierarchy.urls")),
     path("consoles/", include("consoles.urls")),
     path("boot/cache/<int:version_id>/<str:filename>", snweb.cache_file, name="boot_cache"),
     path("boot/", include("nodes.boot_urls")),
