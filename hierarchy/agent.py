@@ -207,6 +207,13 @@ class Agent:
             )
         self.workdir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.workdir, 0o755)
+        closed = [p for p in self.workdir.parents if not p.stat().st_mode & 0o001]
+        if closed:
+            # dnsmasq reads hosts and TFTP files after dropping privileges to nobody.
+            raise AgentError(
+                f"--workdir {self.workdir}: {closed[0]} is not world-searchable, so dnsmasq "
+                "(running as nobody) could not read its files; use e.g. /run/snportal-dnsmasq"
+            )
         self.interface = self.interface or interface_with_mac(self.compute_mac)
         dhcp.copy_ipxe_binaries(self.workdir / "tftp")
         hup = dhcp.write_hosts(self.workdir / "hosts", self.hosts)
@@ -255,7 +262,7 @@ class Agent:
         wanted = [
             ("web", "runsnweb"),
             ("workers", "qcluster"),
-            ("consoles", "runsnconsoles"),
+            ("consoles", "runconsoles"),  # relay_only with SNPORTAL_ROLE=service
         ]
         return [Child(name, manage(cmd)) for name, cmd in wanted if cmd in known]
 

@@ -307,7 +307,8 @@ def environment(sn: ServiceNode, role: str, password: str, token: str) -> dict[s
         "SNPORTAL_SERVICE_NODE": sn.name,
         "SNPORTAL_CLUSTER_NAME": sn.name,
         "SNPORTAL_PORTAL_VERSION": snportal.__version__,
-        "SNPORTAL_MN_URL": settings.MN_URL,
+        # The portal as the service node reaches it; nodes reach it at BOOT_URL too.
+        "SNPORTAL_MN_URL": settings.MN_URL or settings.BOOT_URL.rstrip("/"),
         "SNPORTAL_SN_API_TOKEN": token,
         "SNPORTAL_BOOT_URL": f"http://{ip}",
         "SNPORTAL_SN_ADDRESS": sn.address,

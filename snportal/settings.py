@@ -197,8 +197,6 @@ BOOT_ACCEL_REDIRECT = env_str("SNPORTAL_BOOT_ACCEL_REDIRECT", "")
 # the portal's own). Lab: 10.0.2.100:5432 through the SN VM's guestfwd. Empty: the portal's
 # own database host, which is right only when that name means the same on the service node.
 SN_DATABASE_HOST = env_str("SNPORTAL_SN_DATABASE_HOST", "")
-# The portal as a service node reaches it over HTTP (artifact pulls, log shipping).
-MN_URL = env_str("SNPORTAL_MN_URL", BOOT_URL).rstrip("/")
 # Agent heartbeat period (seconds); routing treats an older heartbeat than the timeout as dead.
 SN_HEARTBEAT_SECONDS = env_int("SNPORTAL_SN_HEARTBEAT_SECONDS", 5, minimum=1)
 # Refused enrolment attempts per service node in ENROL_WINDOW seconds before /boot/enrol

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import stat
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -259,8 +261,26 @@ def udp_ports(pid: int) -> set[int]:
     return {int(line.split()[1].split(":")[1], 16) for line in lines}
 
 
-def test_dnsmasq_starts_only_after_its_config_exists_and_then_serves_dhcp(netns, tmp_path) -> None:
-    workdir = tmp_path / "dnsmasq"
+@pytest.fixture
+def open_workdir() -> Any:
+    """A directory dnsmasq can read after dropping to nobody (pytest's tmp_path is 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="snp-h6-dnsmasq-", dir="/tmp"))
+    os.chmod(path, 0o755)
+    yield path / "dnsmasq"
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_the_agent_refuses_a_workdir_dnsmasq_could_not_read(tmp_path: Path) -> None:
+    os.chmod(tmp_path, 0o700)
+    the_agent = agent.Agent("sn01", tmp_path / "w", SN_ADDRESS, COMPUTE_MAC, "http://x")
+    with pytest.raises(agent.AgentError, match="not world-searchable"):
+        the_agent.write_config()
+
+
+def test_dnsmasq_starts_only_after_its_config_exists_and_then_serves_dhcp(
+    netns, open_workdir
+) -> None:
+    workdir = open_workdir
     the_agent = agent.Agent("sn01", workdir, SN_ADDRESS, COMPUTE_MAC, "http://192.168.78.1")
     the_agent.hosts = [dhcp.Host("c01", "52:54:00:78:00:20", "192.168.78.20")]
     with pytest.raises(agent.AgentError, match="before its configuration exists"):

@@ -29,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--cmdline", default=bootstrap.DEFAULT_CMDLINE, help="kernel cmdline")
         parser.add_argument("--env", default=bootstrap.DEFAULT_ENV, help="env file (tmpfs)")
         parser.add_argument(
-            "--workdir", default="/run/snportal/dnsmasq", help="dnsmasq config, hosts, leases"
+            "--workdir", default="/run/snportal-dnsmasq", help="dnsmasq config, hosts, leases"
         )
         parser.add_argument(
             "--no-dnsmasq", action="store_true", help="do not serve DHCP (another server does)"
