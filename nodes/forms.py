@@ -7,9 +7,13 @@ can never disagree about what a valid MAC is.
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.core.validators import MaxLengthValidator
 
 from images.models import OsImage
 from nodes.attributes import ATTRS
@@ -135,7 +139,12 @@ class BulkEditForm(forms.Form):
 
 
 class CsvImportForm(forms.Form):
-    """A CSV file or pasted text; ``name`` first, then attribute columns."""
+    """A CSV file or pasted text; ``name`` first, then attribute columns.
+
+    Bounded before anything is parsed: the upload's size is checked before it is read
+    (SNPORTAL_CSV_MAX_BYTES), then rows are counted (SNPORTAL_CSV_MAX_ROWS) and CSV
+    errors (a cell over the csv module's field limit) reported as form errors.
+    """
 
     file = forms.FileField(required=False, label="CSV file")
     text = forms.CharField(
@@ -146,14 +155,42 @@ class CsvImportForm(forms.Form):
         "Existing nodes are updated, new ones created; nothing is written if a row is wrong.",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["text"].validators.append(MaxLengthValidator(settings.CSV_MAX_BYTES))
+
     def csv_text(self) -> str:
+        """The CSV as text, or ValidationError naming the limit that was passed."""
+        limit = settings.CSV_MAX_BYTES
         upload = self.cleaned_data.get("file")
         if upload:
+            if upload.size is None or upload.size > limit:
+                raise forms.ValidationError(
+                    f"the file is {upload.size} bytes; at most {limit} bytes "
+                    f"({limit / 1048576:.0f} MiB) are accepted: split it into several imports"
+                )
             try:
-                return upload.read().decode("utf-8")
+                text = upload.read(limit + 1).decode("utf-8")
             except UnicodeDecodeError:
                 raise forms.ValidationError("the file is not UTF-8 text") from None
-        return self.cleaned_data.get("text") or ""
+        else:
+            text = self.cleaned_data.get("text") or ""
+        _check_rows(text, settings.CSV_MAX_ROWS)
+        return text
+
+
+def _check_rows(text: str, limit: int) -> None:
+    """Refuse more than ``limit`` rows (header included) or text the csv module cannot read."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        for count, _row in enumerate(reader):
+            if count > limit:  # the header is row 0
+                raise forms.ValidationError(
+                    f"more than {limit} rows; at most {limit} rows are accepted in one import: "
+                    "split the file"
+                )
+    except csv.Error as exc:
+        raise forms.ValidationError(f"line {reader.line_num}: {exc}") from None
 
 
 class GroupForm(forms.Form):

@@ -292,6 +292,14 @@ class _Parser:
             )
         if not self.text.strip():
             raise NoderangeSyntaxError("empty noderange", 1)
+        # Every atom counts one name; the separators bound the atoms from above, so a text of
+        # a million commas is refused by one count instead of by parsing 100,000 atoms.
+        separators = self.text.count(",") + self.text.count("@")
+        if separators >= self.budget.limit - self.budget.used:
+            raise NoderangeTooLargeError(
+                f"noderange too large: {separators + 1} comma- or @-separated pieces; "
+                f"at most {self.budget.limit} names are allowed"
+            )
         tree = self._union(depth=0)
         self._skip_space()
         if self.pos < len(self.text):

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -142,7 +143,12 @@ def resolve(expr: str, *, allow_files: bool = False) -> list[str]:
         return cache.get(name, {})
 
     return noderange.expand(
-        expr, nodes=names, groups=group_map(), attrs=attrs, allow_files=allow_files
+        expr,
+        nodes=names,
+        groups=group_map(),
+        attrs=attrs,
+        allow_files=allow_files,
+        max_names=settings.NODERANGE_MAX,
     )
 
 
@@ -165,7 +171,7 @@ def resolve_present(expr: str, *, allow_files: bool = False) -> tuple[list[str],
 def new_names(expr: str) -> list[str]:
     """Names for ``mkdef -o node[01-10]``: the noderange's ranges, whether or not they exist."""
     try:
-        noderange.expand(expr, nodes=[], groups={})
+        noderange.expand(expr, nodes=[], groups={}, max_names=settings.NODERANGE_MAX)
     except noderange.UnknownNodesError as e:
         # With nothing known, every generated name is "unknown": exactly the list wanted.
         return sorted(set(e.names), key=noderange.natural_key)
