@@ -3,10 +3,17 @@
  * A page marks the region it wants kept fresh with data-live-topics="node,job:12" and
  * data-live-refresh="<url of its partial>". This script asks the web process for a short
  * ticket, opens the console server's /ws/events socket, subscribes to those keys and, on
- * each event: updates elements that name the node or job (data-node-status, data-job-...)
- * at once, and re-renders the region at most once a second (htmx GET of the partial).
+ * each event: updates elements that name the node or job (data-node-status,
+ * data-node-power, data-job-...) at once, and re-renders the region at most once a second.
  * Once subscribed (first connect or after a console-server restart) the region re-renders
  * once, so nothing that changed before the subscription is missed: that is the resync.
+ *
+ * A re-render never replaces the region: the new HTML is morphed into the page node by node
+ * (rows matched by id or data-key), so what the operator is doing survives every update:
+ * ticked checkboxes and select-all, the focused input and the text typed into it, the
+ * caret, the page's and each box's scroll position. A browser keeps a form control's state
+ * once the user changed it, whatever its attributes say; morphing only updates attributes
+ * and text, so the user's state wins.
  */
 (function () {
   "use strict";
@@ -25,8 +32,65 @@
     stateEl.className = "small " + (cls || "text-secondary");
   }
 
-  // Re-render the region from the page's own URL (or data-live-refresh): the server renders,
-  // htmx swaps just the region (by id) in place.
+  // What identifies an element across renders: its id, data-key (table rows), or for a
+  // checkbox/radio its name and value. Unkeyed elements match by position and tag.
+  function keyOf(node) {
+    if (node.nodeType !== 1) return null;
+    if (node.id) return "#" + node.id;
+    if (node.dataset.key) return "k:" + node.dataset.key;
+    if (node.tagName === "INPUT" && (node.type === "checkbox" || node.type === "radio") && node.name) {
+      return "i:" + node.name + "=" + node.value;
+    }
+    return null;
+  }
+
+  function morphAttributes(to, from) {
+    for (const attr of Array.from(to.attributes)) {
+      if (!from.hasAttribute(attr.name)) to.removeAttribute(attr.name);
+    }
+    for (const attr of Array.from(from.attributes)) {
+      if (to.getAttribute(attr.name) !== attr.value) to.setAttribute(attr.name, attr.value);
+    }
+  }
+
+  function morph(to, from) {
+    if (to.nodeType !== 1) {
+      if (to.nodeValue !== from.nodeValue) to.nodeValue = from.nodeValue;
+      return;
+    }
+    morphAttributes(to, from);
+    morphChildren(to, from);
+  }
+
+  function morphChildren(to, from) {
+    let cursor = to.firstChild;
+    for (const incoming of Array.from(from.childNodes)) {
+      const key = keyOf(incoming);
+      let match = null;
+      if (key) {
+        for (let n = cursor; n; n = n.nextSibling) {
+          if (keyOf(n) === key) { match = n; break; }
+        }
+      } else if (cursor && cursor.nodeName === incoming.nodeName && !keyOf(cursor)) {
+        match = cursor;
+      }
+      if (match) {
+        if (match === cursor) cursor = cursor.nextSibling;
+        else to.insertBefore(match, cursor);
+        morph(match, incoming);
+      } else {
+        to.insertBefore(document.importNode(incoming, true), cursor);
+      }
+    }
+    while (cursor) {
+      const next = cursor.nextSibling;
+      to.removeChild(cursor);
+      cursor = next;
+    }
+  }
+
+  // Re-render the region from the page's own URL (or data-live-refresh): the server renders
+  // the page and the region is morphed into place (see the top of this file).
   function refresh(delay) {
     if (timer) return;
     timer = setTimeout(function () {
@@ -34,8 +98,26 @@
       const region = document.getElementById(regionId);
       if (region.dataset.liveRefresh === "none") return; // in-place updates only (the wall)
       const url = region.dataset.liveRefresh || window.location.pathname + window.location.search;
-      htmx.ajax("GET", url, { target: "#" + regionId, select: "#" + regionId, swap: "outerHTML" });
+      fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } })
+        .then(function (r) { if (!r.ok) throw new Error("refresh " + r.status); return r.text(); })
+        .then(function (html) {
+          const fresh = new DOMParser().parseFromString(html, "text/html").getElementById(regionId);
+          const current = document.getElementById(regionId);
+          if (!fresh || !current) return;
+          morph(current, fresh);
+        })
+        .catch(function () { /* the next event or the resync after a reconnect tries again */ });
     }, delay === undefined ? 1000 : delay);
+  }
+
+  const POWER_BADGE = { on: "text-bg-success", off: "text-bg-secondary" };
+
+  // The power cell as the node list renders it (the time since the change is dropped: "now").
+  function showPower(el, power) {
+    const badge = document.createElement("span");
+    badge.className = POWER_BADGE[power] ? "badge " + POWER_BADGE[power] : "text-secondary";
+    badge.textContent = POWER_BADGE[power] ? power : "?";
+    el.replaceChildren(badge);
   }
 
   function apply(ev) {
@@ -52,6 +134,11 @@
         if (from && ev.prev !== null && ev.prev !== undefined) from.textContent = Math.max(0, parseInt(from.textContent, 10) - 1);
         if (to) to.textContent = parseInt(to.textContent, 10) + 1;
       }
+    }
+    if (ev.topic === "node" && ev.power) {
+      document.querySelectorAll('[data-node-power="' + CSS.escape(ev.node) + '"]').forEach(function (el) {
+        showPower(el, ev.power);
+      });
     }
     if (ev.topic === "joblog") {
       const logEl = document.querySelector('[data-job-log="' + ev.job + '"]');
