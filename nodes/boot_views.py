@@ -2,7 +2,9 @@
 
 No login here (nodes have no browser session; ``/boot/`` is public in
 ``snportal.middleware``). Each endpoint reveals only the requesting node's own boot data:
-artifacts need that node's current boot token, reports are accepted only with it.
+artifacts need a token of that node's current boot attempt, reports are accepted only with
+it (lifetime: nodes/boot_tokens.py). Script requests and reports past the per-node or
+per-address limits get 429 before anything is written (nodes/boot_limits.py).
 Artifacts stream from disk in chunks (never read whole into memory), with Content-Length,
 a strong ETag (the file's sha256) and single-range support; behind nginx, set
 ``SNPORTAL_BOOT_ACCEL_REDIRECT`` and nginx sends the file itself (docs/netboot.md).
