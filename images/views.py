@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -27,19 +26,7 @@ NODES_SHOWN = 50
 
 def _guard(request: HttpRequest, permission: str, verb: str, name: str = "") -> None:
     """GET shows nothing the role may not use; a POST it may not make is audited as denied."""
-    if request.method != "POST":
-        require_perm(request, permission)
-        return
-    if not request.user.has_perm(permission):
-        audit.record(
-            verb,
-            request=request,
-            object_type="osimage",
-            object_name=name,
-            outcome="denied",
-            message=f"missing permission {permission}",
-        )
-        raise PermissionDenied(f"Your role may not do this ({permission}).")
+    require_perm(request, permission, verb, name, object_type="osimage")
 
 
 def _image(name: str) -> OsImage:

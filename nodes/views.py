@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -33,6 +33,7 @@ from snportal import audit
 from snportal.actions import action, require_perm
 from snportal.defs import DefError
 from snportal.lib import secrets
+from snportal.next_url import safe_next
 
 PAGE_SIZE = 100
 # Buttons on the list and detail pages: (command, verb, label).
@@ -49,17 +50,7 @@ POWER_BUTTONS = [
 
 def _guard(request: HttpRequest, permission: str, verb: str, name: str = "") -> None:
     """Refuse a page the role may not use; a refused POST also leaves a 'denied' audit row."""
-    if request.method != "POST":
-        require_perm(request, permission)
-    elif not request.user.has_perm(permission):
-        audit.record(
-            verb,
-            request=request,
-            object_name=name,
-            outcome="denied",
-            message=f"missing permission {permission}",
-        )
-        raise PermissionDenied(f"Your role may not do this ({permission}).")
+    require_perm(request, permission, verb, name)
 
 
 def _apply_problems(form: NodeForm, error: services.NodeDataError) -> None:
@@ -272,9 +263,7 @@ def _selected(request: HttpRequest, form: PowerForm) -> list[str]:
 
 
 def _power_action(request: HttpRequest, command: str, form: PowerForm) -> HttpResponse:
-    back = request.POST.get("next") or reverse("nodes:list")
-    if not back.startswith("/"):
-        back = reverse("nodes:list")
+    back = safe_next(request, request.POST.get("next"), reverse("nodes:list"))
     if not form.is_valid():
         messages.error(request, f"{command}: choose a valid action.")
         return redirect(back)
@@ -381,9 +370,7 @@ def group_delete(request: HttpRequest, name: str) -> HttpResponse:
 @action("nodes.netboot_node", "node.rinstall")
 def netboot(request: HttpRequest) -> HttpResponse:
     """Select nodes → pick a packed image and confirm (same POST with ``confirm``) → job."""
-    back = request.POST.get("next") or reverse("nodes:list")
-    if not back.startswith("/"):
-        back = reverse("nodes:list")
+    back = safe_next(request, request.POST.get("next"), reverse("nodes:list"))
     form = PowerForm(request.POST, verbs=("netboot",))
     form.is_valid()
     try:

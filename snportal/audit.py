@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from snportal.lib.untrusted import db_json, db_text, header_text
 from snportal.models import AuditEvent
 
 MASK = "*******"
@@ -104,24 +105,58 @@ def record(
     message: str = "",
 ) -> AuditEvent:
     """Append one audit row. The actor comes from ``request``, ``actor`` or the context."""
+    event = build(
+        verb,
+        request=request,
+        actor=actor,
+        obj=obj,
+        object_type=object_type,
+        object_name=object_name,
+        before=before,
+        after=after,
+        outcome=outcome,
+        message=message,
+    )
+    event.save()
+    return event
+
+
+def build(
+    verb: str,
+    *,
+    request: Any = None,
+    actor: Actor | None = None,
+    obj: Any = None,
+    object_type: str = "",
+    object_name: str = "",
+    before: Any = None,
+    after: Any = None,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    message: str = "",
+) -> AuditEvent:
+    """An unsaved audit row (for ``bulk_create``), every field cleaned to fit its column.
+
+    Names, agents and messages may carry client input; NUL characters or over-long values
+    must never make the insert fail, or a refused login would leave no row (and no throttle).
+    """
     if actor is None:
         actor = actor_from_request(request) if request is not None else current_actor()
     actor = actor or Actor(user_id=None, username="system")
     if obj is not None:
         object_type = object_type or obj._meta.model_name
         object_name = object_name or str(obj)
-    return AuditEvent.objects.create(
+    return AuditEvent(
         user_id=actor.user_id,
-        username=actor.username,
+        username=db_text(actor.username, 150),
         ip=actor.ip,
-        user_agent=actor.user_agent[:300],
-        request_id=actor.request_id,
-        verb=verb,
-        object_type=object_type,
-        object_id=str(getattr(obj, "pk", "") or ""),
-        object_name=object_name[:255],
-        before=mask_secrets(before),
-        after=mask_secrets(after),
+        user_agent=header_text(actor.user_agent, 300),
+        request_id=header_text(actor.request_id, 36),
+        verb=db_text(verb, 64),
+        object_type=db_text(object_type, 64),
+        object_id=db_text(getattr(obj, "pk", "") or "", 64),
+        object_name=db_text(object_name, 255),
+        before=db_json(mask_secrets(before)),
+        after=db_json(mask_secrets(after)),
         outcome=outcome,
-        message=message,
+        message=db_text(message),
     )

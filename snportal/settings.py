@@ -33,7 +33,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_NAME = env_str("SITE_NAME", "snportal")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The Django admin with every registration read-only (changes go through the portal).
+    "snportal.admin_site.ReadOnlyAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -53,6 +54,8 @@ MIDDLEWARE = [
     "snportal.request_limits.RequestSizeLimitMiddleware",  # before anything reads a body
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "snportal.middleware.HostileInputMiddleware",
+    "snportal.middleware.DeniedAuditMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

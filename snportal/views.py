@@ -116,7 +116,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
 
 
 def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    require_perm(request, "auth.change_user")
+    require_perm(request, "auth.change_user", "user.update", str(pk), object_type="user")
     person = get_object_or_404(get_user_model(), pk=pk)
     if request.method == "POST":
         form = UserEditForm(request.POST)
