@@ -33,7 +33,7 @@ from pathlib import Path
 __all__ = [
     "REPO",
     "REQUIREMENTS_NAME",
-    "SERVICE_PACKAGES",
+    "NOT_ON_SERVICE_NODES",
     "SOURCE_NAME",
     "build_wheelhouse",
     "service_requirements",
@@ -44,20 +44,10 @@ __all__ = [
 REPO = Path(__file__).resolve().parent.parent
 REQUIREMENTS_NAME = "service-requirements.txt"
 SOURCE_NAME = "snportal-source.tar"
-# What a service node runs: the agent, the SN web (gunicorn + whitenoise), workers
-# (django-q2), IPMI (pyghmi), the console relay (websockets) and secret decryption.
-# Not pgserver (a service node uses the management node's PostgreSQL), not test tools.
-SERVICE_PACKAGES = (
-    "Django",
-    "django-q2",
-    "psycopg",
-    "pyghmi",
-    "websockets",
-    "cryptography",
-    "dj-database-url",
-    "gunicorn",
-    "whitenoise",
-)
+# A service node runs every runtime package of requirements.txt (the lines before the
+# "# Tests and tooling" heading) but these: it uses the management node's PostgreSQL.
+NOT_ON_SERVICE_NODES = ("pgserver",)
+TOOLING_HEADING = "# Tests and tooling"
 # Paths of the checkout a service node never needs; anything that could hold a secret of
 # this installation lives under var/ (keys, database) and is excluded with it.
 EXCLUDED_TOP = ("tests", "benchmarks", "var", "docs", ".ci", "conftest.py")
@@ -71,20 +61,23 @@ def _normal(name: str) -> str:
 
 
 def service_requirements(requirements: Path = REPO / "requirements.txt") -> list[str]:
-    """The pinned lines of ``requirements.txt`` for :data:`SERVICE_PACKAGES`, in file order.
+    """The pinned runtime lines of ``requirements.txt`` a service node needs, in file order.
 
-    One list of pins for the portal and its service nodes: a service node must run what
-    the management node runs (the agent refuses a version skew anyway).
+    One list of pins for the portal and its service nodes, so a dependency added for the
+    portal (e.g. google-re2 for noderanges) reaches the service image without a second
+    list to forget: a service node imports the same apps as the management node.
     """
-    wanted = {_normal(p) for p in SERVICE_PACKAGES}
     lines = []
     for line in requirements.read_text().splitlines():
+        if line.strip().startswith(TOOLING_HEADING):
+            break
         match = _REQ_NAME.match(line)
-        if match and not line.lstrip().startswith("#") and _normal(match[1]) in wanted:
+        if not match or line.lstrip().startswith("#"):
+            continue
+        if _normal(match[1]) not in {_normal(n) for n in NOT_ON_SERVICE_NODES}:
             lines.append(line.split("#", 1)[0].strip())
-            wanted.discard(_normal(match[1]))
-    if wanted:
-        raise ValueError(f"{requirements} does not pin {', '.join(sorted(wanted))}")
+    if not lines:
+        raise ValueError(f"{requirements} has no runtime requirements")
     return lines
 
 

@@ -33,9 +33,10 @@ SERVICE = "debian12-x86_64-netboot-service"
 def test_the_wheelhouse_pins_the_service_packages_as_the_portal_does() -> None:
     portal = (wheelhouse.REPO / "requirements.txt").read_text().splitlines()
     wanted = wheelhouse.service_requirements()
-    assert len(wanted) == len(wheelhouse.SERVICE_PACKAGES)
     assert all(line in portal for line in wanted)
-    assert not [line for line in wanted if line.startswith(("pgserver", "pytest", "ruff"))]
+    names = {line.split("=")[0].split("[")[0].lower() for line in wanted}
+    assert {"django", "django-q2", "psycopg", "pyghmi", "websockets", "google-re2"} <= names
+    assert not names & {"pgserver", "pytest", "pytest-django", "ruff", "playwright"}
 
 
 def test_the_source_snapshot_leaves_out_tests_benchmarks_and_var() -> None:
@@ -142,7 +143,7 @@ def test_the_packed_service_image_carries_snportal_and_no_secret(
 
     tree = image.rootimgdir / "rootimg"
     python = "/opt/snportal/venv/bin/python"
-    imports = "import django, django_q, psycopg, pyghmi, websockets, cryptography, gunicorn"
+    imports = "import django, django_q, psycopg, pyghmi, websockets, cryptography, gunicorn, re2"
     subprocess.run(["chroot", str(tree), python, "-c", imports], check=True)
     assert (tree / "opt/snportal/manage.py").is_file()
     assert not (tree / "opt/snportal/tests").exists()
