@@ -117,5 +117,17 @@ def artifact_url(boot_url: str, image: str, version: str, filename: str) -> str:
 
 
 def refused_script(node: str, reason: str) -> str:
-    """A netboot without a token (docs/security.md): say why on the console, then halt."""
-    return f"#!ipxe\necho snportal: {node} gets no boot token: {reason}\n{_HALT}"
+    """A netboot without a token (docs/security.md): say why on the console, then ask again.
+
+    The node neither halts nor boots: it re-runs PXE every 30 s, so the operator's next
+    ``rinstall``/``rpower reset``/``nodeset`` (which opens a boot attempt) is enough and
+    nobody has to walk to the console.
+    """
+    return (
+        "#!ipxe\n"
+        f"echo snportal: {node} gets no boot token: {reason}\n"
+        f"echo snportal: open a boot attempt with rinstall {node} (or rpower {node} reset);"
+        " asking again in 30 s\n"
+        "sleep 30\n"
+        "reboot\n"
+    )

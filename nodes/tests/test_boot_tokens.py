@@ -95,6 +95,16 @@ def test_a_node_gets_no_token_outside_a_boot_attempt(client: Client, packed) -> 
     assert Node.objects.get(name="n01").boot_tokens == []
 
 
+def test_a_node_refused_a_token_says_how_to_open_an_attempt_and_asks_again(
+    client: Client, packed
+) -> None:
+    netboot_node(packed)
+    Node.objects.filter(name="n01").update(boot_armed_at=timezone.now() - timedelta(hours=1))
+    text = script(client)
+    assert "rinstall n01" in text
+    assert text.rstrip().endswith("reboot") and "poweroff" not in text
+
+
 def test_a_booted_node_asking_again_gets_no_new_token(client: Client, packed) -> None:
     netboot_node(packed)
     token = params_of(script(client))["snp.token"]
