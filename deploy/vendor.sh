@@ -16,4 +16,9 @@ cp "htmx.org-$HTMX/package/dist/htmx.min.js" "htmx.org-$HTMX/package/LICENSE" "$
 x="xterm-xterm-$XTERM/package"
 cp "$x/lib/xterm.js" "$x/css/xterm.css" "$x/LICENSE" "$v/xterm/"
 cp "xterm-addon-fit-$XTERM_FIT/package/lib/addon-fit.js" "$v/xterm/"
+# xterm's files end with "//# sourceMappingURL=….js.map" but we vendor no maps (the maps point
+# at TypeScript sources the package does not ship). Production's ManifestStaticFilesStorage
+# rewrites that reference during collectstatic and fails on the missing file, which made
+# every page a 500 with DEBUG=0. Drop the comment; bootstrap's maps are vendored and stay.
+sed -i '/^\/\/# sourceMappingURL=/d' "$v/xterm/xterm.js" "$v/xterm/addon-fit.js"
 echo "vendored into $v"
