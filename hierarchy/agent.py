@@ -23,6 +23,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -160,6 +161,7 @@ class Agent:
     interface: str = ""
     started: Any = None
     stopping: bool = False
+    warming: threading.Thread | None = None
 
     @property
     def conf(self) -> Path:
@@ -263,6 +265,7 @@ class Agent:
             ("web", "runsnweb"),
             ("workers", "qcluster"),
             ("consoles", "runconsoles"),  # relay_only with SNPORTAL_ROLE=service
+            ("syslog", "runsyslogfwd"),  # this node's journal → the portal (SyslogLine)
         ]
         return [Child(name, manage(cmd)) for name, cmd in wanted if cmd in known]
 
@@ -301,6 +304,7 @@ class Agent:
             child.start()
             self.children.append(child)
         self.heartbeat()
+        self.warm_cache()
         last_converge = time.monotonic()
         dirty = False
         try:
@@ -320,9 +324,34 @@ class Agent:
         finally:
             self.stop()
 
+    def warm_cache(self) -> None:
+        """Pull the image versions this node's compute nodes boot, in the background.
+
+        A boot storm's first node then finds its files here; the heartbeat loop never
+        waits for a download (a large root image takes a while over the management net).
+        """
+        if self.warming is not None and self.warming.is_alive():
+            return
+
+        def warm() -> None:
+            from hierarchy import cache
+
+            try:
+                failed = {v: e for v, e in cache.warm(cache.versions_in_use()).items() if e}
+                for version, error in failed.items():
+                    log.warning("cache warm-up of image version %s: %s", version, error)
+            except Exception:
+                log.exception("cache warm-up failed")
+            finally:
+                connection.close()
+
+        self.warming = threading.Thread(target=warm, name="cache-warm", daemon=True)
+        self.warming.start()
+
     def reconverge(self) -> None:
         before = self.hosts
         self.converge()
+        self.warm_cache()
         if not self.dnsmasq:
             return
         if self.write_config() and self.hosts != before:
