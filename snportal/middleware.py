@@ -118,7 +118,10 @@ class DeniedAuditMiddleware:
     Views refuse through :func:`snportal.actions.deny` (which records the verb and marks the
     request); any other 403 to a POST (a view's own check, a CSRF failure) is recorded here
     under the URL's name. The node-facing ``/boot/`` service records its refusals in the node
-    timeline instead: unauthenticated floods must not fill the audit trail.
+    timeline instead: unauthenticated floods must not fill the audit trail. For the same
+    reason anonymous 403s (a forged or cookieless CSRF POST) are not recorded: failed logins
+    have their own throttled audit, and anything else an anonymous client may POST changes
+    nothing.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -131,6 +134,7 @@ class DeniedAuditMiddleware:
             and request.method not in ("GET", "HEAD", "OPTIONS")
             and not getattr(request, "denial_audited", False)
             and not request.path.startswith("/boot/")
+            and getattr(getattr(request, "user", None), "is_authenticated", False)
         ):
             from snportal import audit
             from snportal.actions import view_verb

@@ -122,3 +122,10 @@ def test_a_refusal_by_a_view_s_own_check_is_audited_by_the_safety_net(
     response = client.post("/jobs/check-workers/")
     assert response.status_code == 403
     assert AuditEvent.objects.filter(outcome="denied", verb="snportal:check_workers").exists()
+
+
+def test_anonymous_csrf_failures_do_not_fill_the_audit_trail(db: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    for _ in range(20):
+        assert client.post("/accounts/login/", {"username": "x"}).status_code == 403
+    assert not AuditEvent.objects.filter(outcome="denied").exists()
