@@ -228,8 +228,8 @@ def test_a_compute_node_boots_through_a_netbooted_service_node(
     # runservice writes dnsmasq.conf (checked by dnsmasq --test), then puts the compute
     # address on its NIC, and only then starts dnsmasq with that file.
     log = console_text("sn01")
-    configured = log.find("runservice: added 192.168.78.1/24 to ")
-    started_dnsmasq = log.find("runservice: starting dnsmasq: dnsmasq --keep-in-foreground")
+    configured = log.find("hierarchy.agent: added 192.168.78.1/24 to ")
+    started_dnsmasq = log.find("hierarchy.agent: starting dnsmasq: dnsmasq --keep-in-foreground")
     assert 0 <= configured < started_dnsmasq, log[-3000:]
 
     # 3. c01's rinstall runs on sn01's cluster; c01 boots from sn01.
