@@ -171,7 +171,7 @@ def main() -> None:
     django.setup()
     from _common import free_port, scratch_database, wait_for_port
 
-    from conftest import database_url_for_subprocess
+    from testsupport.processes import database_url_for_subprocess
 
     server = _StaticServer(("127.0.0.1", 0), _Static)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -246,7 +246,7 @@ def main() -> None:
     django.setup()
     from _common import free_port, scratch_database
 
-    from conftest import database_url_for_subprocess
+    from testsupport.processes import database_url_for_subprocess
 
     procs: list[subprocess.Popen] = []
     with scratch_database(), tempfile.TemporaryDirectory() as tmp_name:

@@ -64,7 +64,7 @@ def main() -> None:
     from _common import scratch_database
     from django.db import connection
 
-    from conftest import database_url_for_subprocess
+    from testsupport.processes import database_url_for_subprocess
 
     with scratch_database():
         env = {**os.environ, "DATABASE_URL": database_url_for_subprocess()}

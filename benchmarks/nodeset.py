@@ -79,10 +79,10 @@ def main() -> None:
     django.setup()
     from _common import scratch_database
 
-    from conftest import database_url_for_subprocess
     from nodes import netboot
     from nodes.models import Node
     from snportal import audit
+    from testsupport.processes import database_url_for_subprocess
 
     with scratch_database():
         with tempfile.TemporaryDirectory() as tmp:

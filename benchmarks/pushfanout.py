@@ -122,7 +122,7 @@ def main() -> None:
     django.setup()
     from _common import free_port, scratch_database, wait_for_port
 
-    from conftest import database_url_for_subprocess
+    from testsupport.processes import database_url_for_subprocess
 
     with scratch_database():
         baseline = asyncio.run(bare_listen(args.changes, args.rate))

@@ -15,12 +15,12 @@ import pytest
 from django.db import DataError
 from django.test import Client, RequestFactory
 
-from conftest import PASSWORD, make_user
 from snportal import roles
 from snportal.middleware import HostileInputMiddleware
 from snportal.models import AuditEvent
 from tests import urlwalk
 from tests.urlwalk import BIG
+from testsupport.personas import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 

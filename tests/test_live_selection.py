@@ -19,13 +19,14 @@ from typing import Any
 
 import pytest
 
-from conftest import PASSWORD, database_url_for_subprocess, make_user
 from images.tests.factories import make_image, make_version
 from lab.ports import free_base_port
 from nodes import netboot
 from nodes.models import Node
 from nodes.tests.factories import make_node
 from snportal import audit, roles
+from testsupport.personas import PASSWORD, make_user
+from testsupport.processes import database_url_for_subprocess
 
 pytestmark = [
     pytest.mark.browser,

@@ -27,10 +27,11 @@ from typing import Any
 
 import pytest
 
-from conftest import PASSWORD, database_url_for_subprocess, make_user
 from lab.ports import free_base_port
 from snportal import roles
 from tests import urlwalk
+from testsupport.personas import PASSWORD, make_user
+from testsupport.processes import database_url_for_subprocess
 
 BASE = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import database_url_for_subprocess
 from lab.ports import free_base_port
 from nodes.models import Node
 from nodes.tests.factories import cli
+from testsupport.processes import database_url_for_subprocess
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BASE_DIR = Path(__file__).resolve().parent.parent

@@ -22,13 +22,14 @@ from typing import Any
 
 import pytest
 
-from conftest import PASSWORD, database_url_for_subprocess, make_user
 from images.services import copycds
 from images.tests.factories import ACTOR
 from nodes.models import Node
 from snportal import roles
 from snportal.models import AuditEvent
 from tests.labkit import start_qemu_lab, stop_qemu_lab
+from testsupport.personas import PASSWORD, make_user
+from testsupport.processes import database_url_for_subprocess
 
 pytestmark = [
     pytest.mark.browser,

@@ -117,12 +117,12 @@ def populate() -> dict[str, Any]:
     """One of everything a page can show: node, group, image with a version, job, users."""
     from django.contrib.auth import get_user_model
 
-    from conftest import make_user
     from images.tests.factories import make_image, make_version
     from nodes.models import Group
     from nodes.tests.factories import make_node
     from snportal import roles
     from snportal.models import Job
+    from testsupport.personas import make_user
 
     image = make_image(IMAGE)
     make_version(image, VERSION)

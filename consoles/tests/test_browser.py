@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from conftest import PASSWORD, make_user
 from consoles.tests.conftest import ServerThread
 from nodes.models import Node
 from snportal import roles
+from testsupport.personas import PASSWORD, make_user
 
 pytestmark = [
     pytest.mark.browser,

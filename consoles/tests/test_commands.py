@@ -13,9 +13,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from conftest import database_url_for_subprocess
 from consoles.tests.conftest import ServerThread
 from nodes.models import Node
+from testsupport.processes import database_url_for_subprocess
 
 MANAGE = Path(__file__).resolve().parents[2] / "manage.py"
 

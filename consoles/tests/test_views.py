@@ -64,7 +64,7 @@ def test_an_operator_gets_a_write_ticket(operator_web: Client) -> None:
 
 @pytest.mark.django_db
 def test_a_user_without_role_gets_no_ticket(db: Any) -> None:
-    from conftest import logged_in, make_user
+    from testsupport.personas import logged_in, make_user
 
     make_node("n1")
     response = logged_in(make_user("nobody", None)).post("/consoles/ticket/", {"node": "n1"})

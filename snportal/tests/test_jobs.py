@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from django.test import Client
 
-from conftest import database_url_for_subprocess
 from snportal import jobs
 from snportal.models import AuditEvent, Job
-
-BASE = Path(__file__).resolve().parents[2]
+from testsupport.processes import qcluster
+from testsupport.waiting import wait_until
 
 
 def failing_body(ctx: jobs.JobContext) -> None:
@@ -128,34 +123,16 @@ def test_job_pages_show_status_and_log(viewer_web: Client) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_a_real_qcluster_runs_a_job_end_to_end(admin_web: Client) -> None:
     """Starts `manage.py qcluster` against the test database: no sync mode, no mocks."""
-    env = {**os.environ, "DATABASE_URL": database_url_for_subprocess(), "SNPORTAL_WORKERS": "1"}
-    worker = subprocess.Popen(
-        [sys.executable, str(BASE / "manage.py"), "qcluster"],
-        cwd=BASE,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    with qcluster():
         response = admin_web.post("/jobs/check-workers/")
         assert response.status_code == 302
         job = Job.objects.latest("pk")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+
+        def finished() -> bool:
             job.refresh_from_db()
-            if job.is_finished:
-                break
-            time.sleep(0.3)
+            return job.is_finished
+
+        wait_until(finished, 60, 0.3, message=lambda: f"job #{job.pk} is still {job.status}")
         assert job.status == "succeeded", job.log + job.error
         assert job.worker_pid != os.getpid()
         assert f"pid {job.worker_pid} ran job #{job.pk}" in job.log
-    finally:
-        worker.terminate()  # the leader only: qcluster stops its own children
-        try:
-            worker.wait(timeout=30)
-        finally:
-            try:
-                os.killpg(worker.pid, 9)
-            except ProcessLookupError:
-                pass

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from conftest import PASSWORD
 from snportal.models import AuditEvent
+from testsupport.personas import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from conftest import make_user
 from snportal import roles
 from snportal.models import AuditEvent
+from testsupport.personas import make_user
 
 GUESSES = 15
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from conftest import PASSWORD
+from testsupport.personas import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
