@@ -1,4 +1,8 @@
-"""What the dashboard shows, in a fixed number of queries whatever the node count."""
+"""The dashboard page: status counts, active and failed jobs, failed and stuck nodes.
+
+It composes the core (jobs, audit) with the product apps (nodes, images), so it belongs to
+the project, not to the core app. A fixed number of queries whatever the node count.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 
 from images.models import OsImage
@@ -56,3 +62,8 @@ def context() -> dict[str, Any]:
         "stuck_nodes": stuck_nodes(),
         "recent_audit": list(AuditEvent.objects.all()[:8]),
     }
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The home page (``snportal:dashboard``)."""
+    return render(request, "snportal/dashboard.html", context())

@@ -21,7 +21,7 @@ from hierarchy.models import ServiceNode
 from nodes import noderange
 from snportal import audit, events
 from snportal.defs import ApplyReport, DefError
-from snportal.lib.stanza import Stanza
+from xcat.stanza import Stanza
 
 _MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 

@@ -25,19 +25,17 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.utils import timezone
 
+from snportal.jobs import mn_cluster
+
 if TYPE_CHECKING:
     from hierarchy.models import ServiceNode
     from nodes.models import Node
 
+__all__ = ["SERVICE_GROUP", "mn_cluster", "plan", "xcatmaster", "xcatmasters"]
+
 #: The group whose members are service nodes (xCAT's convention).
 SERVICE_GROUP = "service"
 _CHUNK = 5000
-
-
-def mn_cluster() -> str:
-    """The management node's django-q2 queue: jobs for nodes without a service node."""
-    q = settings.Q_CLUSTER
-    return str(q.get("cluster_name") or q.get("name") or "default")
 
 
 def heartbeat_timeout() -> timedelta:

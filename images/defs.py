@@ -18,7 +18,7 @@ from images import services
 from images.models import DistroSource, OsImage
 from snportal.audit import Actor
 from snportal.defs import ApplyReport, DefError, already_exists
-from snportal.lib.stanza import Stanza
+from xcat.stanza import Stanza
 
 FILE_ATTRS = services.LIST_ATTRS
 # xCAT writes these for every osimage; they mean nothing here and are skipped quietly.

@@ -10,7 +10,7 @@ from nodes.attributes import ATTRS
 from nodes.models import Group, Node
 from snportal.audit import Actor
 from snportal.defs import MINUS, SET, ApplyReport, DefError, already_exists, edit_list
-from snportal.lib.stanza import Stanza
+from xcat.stanza import Stanza
 
 # Attributes whose empty value differs from what a new node gets (cons=ipmi, serialport=0…):
 # lsdef -z writes them even when empty, so that mkdef -z -f keeps them empty.

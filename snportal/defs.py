@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from snportal.audit import Actor
-from snportal.lib.stanza import Stanza
+from xcat.stanza import Stanza
 
 # How chdef changes an attribute: set it, append to its comma list (-p), remove from it (-m).
 SET, PLUS, MINUS = "set", "plus", "minus"

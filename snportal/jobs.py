@@ -23,7 +23,6 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from hierarchy.routing import mn_cluster
 from snportal import audit, events
 from snportal.models import Job
 
@@ -173,6 +172,42 @@ def _import(dotted: str) -> Callable[[JobContext], Any]:
 
 # --- Routed jobs: one part per cluster (docs/hierarchy.md) ---------------------------------
 
+#: ``plan(names) -> (parts, failed)``: ``parts`` maps a cluster (a service node's name, or
+#: ``None`` for the management node) to its nodes, ``failed`` a node to why no cluster can
+#: run its work. The hierarchy app installs its router in ``AppConfig.ready``.
+Router = Callable[[Sequence[str]], tuple[dict[str | None, list[str]], dict[str, str]]]
+
+
+def _local(names: Sequence[str]) -> tuple[dict[str | None, list[str]], dict[str, str]]:
+    """Without service nodes every node's work runs on the management node."""
+    return ({None: list(names)} if names else {}), {}
+
+
+_router: Router = _local
+
+
+def set_router(router: Router | None) -> None:
+    """Install the function that splits nodes by cluster (``None``: all run here).
+
+    The core knows no service nodes; the app that does (``hierarchy``) registers its
+    :func:`hierarchy.routing.plan` here, so the core imports no product app.
+    """
+    global _router
+    _router = router or _local
+
+
+def plan(names: Sequence[str]) -> tuple[dict[str | None, list[str]], dict[str, str]]:
+    """Split ``names`` by the cluster that runs their work (the installed router)."""
+    return _router(names)
+
+
+def mn_cluster() -> str:
+    """The management node's django-q2 queue: jobs for nodes without a service node."""
+    from django.conf import settings
+
+    q = settings.Q_CLUSTER
+    return str(q.get("cluster_name") or q.get("name") or "default")
+
 
 class PartContext(JobContext):
     """A job body's context when it runs one part: its nodes, results merged, ``on`` set."""
@@ -208,8 +243,6 @@ def route(job: Job, nodes: Sequence[str]) -> Job:
     Nodes whose service nodes are all silent get their failure now, in the results, with
     the reason; if that is every node, the job is failed at once (nothing is queued).
     """
-    from hierarchy.routing import plan
-
     names = list(nodes)
     job.params = {**job.params, "nodes": names}
     parts, failed = plan(names)
@@ -342,8 +375,6 @@ def reroute_queued(job_pk: int, parts: Sequence[str]) -> list[str]:
     """Plan again the still-queued ``parts`` of a job (after snmove): their nodes go where
     routing now says; the new parts' keys, to submit after commit. Call inside a
     transaction, after deleting the parts' queued django-q2 tasks."""
-    from hierarchy.routing import plan
-
     job = Job.objects.select_for_update().get(pk=job_pk)
     names: list[str] = []
     for part in parts:

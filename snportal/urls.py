@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from config.dashboard import dashboard
 from hierarchy import snweb
 from snportal import views
 from snportal.auth_views import LoginView
@@ -13,7 +14,7 @@ from snportal.auth_views import LoginView
 app_name = "snportal"
 
 portal_patterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", dashboard, name="dashboard"),
     path("jobs/", views.job_list, name="job_list"),
     path("jobs/<int:pk>/", views.job_detail, name="job_detail"),
     path("jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),

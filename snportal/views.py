@@ -1,4 +1,4 @@
-"""Portal-wide pages: dashboard, jobs, audit trail, users."""
+"""Portal-wide pages: jobs, audit trail, users (the dashboard is the project's: config/)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from snportal import audit, jobs, roles, users
-from snportal import dashboard as dashboard_data
 from snportal.actions import action, require_perm
 from snportal.forms import AuditFilterForm, UserCreateForm, UserEditForm
 from snportal.models import AuditEvent, Job
@@ -22,10 +21,6 @@ def healthz(request: HttpRequest) -> HttpResponse:
     """Liveness for load balancers and the launcher: the database answers."""
     Job.objects.exists()
     return JsonResponse({"ok": True})
-
-
-def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "snportal/dashboard.html", dashboard_data.context())
 
 
 def job_list(request: HttpRequest) -> HttpResponse:

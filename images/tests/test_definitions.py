@@ -18,8 +18,8 @@ from images.models import DistroSource, OsImage, OsImageRevision
 from images.tests.factories import ACTOR, make_image, make_source
 from snportal import defs
 from snportal.defs import DefError
-from snportal.lib import stanza
 from snportal.models import AuditEvent
+from xcat import stanza
 
 pytestmark = pytest.mark.django_db
 

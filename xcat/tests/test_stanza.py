@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from snportal.lib.stanza import HEADER, Stanza, StanzaError, format, parse
+from xcat.stanza import HEADER, Stanza, StanzaError, format, parse
 
 # `lsdef -z c910f04x42` as printed in xCAT's documentation (Mixed Cluster Management).
 XCAT_NODE_EXPORT = textwrap.dedent("""\

@@ -11,7 +11,6 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from snportal import defs
-from snportal.lib import stanza
 from snportal.management.commands._cli import (
     actor,
     exit_failed,
@@ -19,6 +18,7 @@ from snportal.management.commands._cli import (
     print_errors,
     print_warnings,
 )
+from xcat import stanza
 
 # Objects other objects refer to go first: nodes name osimages, groups list nodes.
 _ORDER = {"osimage": 0, "node": 1, "group": 2}

@@ -13,9 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from nodes.noderange import compress
 from snportal import audit, defs
-from snportal.lib import stanza
 from snportal.management.commands._cli import (
     actor,
     add_user_argument,
@@ -24,6 +22,8 @@ from snportal.management.commands._cli import (
     print_errors,
 )
 from snportal.management.commands._defcommon import present
+from xcat import stanza
+from xcat.noderange import compress
 
 
 class Command(BaseCommand):
