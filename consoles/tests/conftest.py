@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from consoles.broker import Backoff, Broker, NodeConsole, Sink, SourceError
 from consoles.capture import ConsoleLog
 from consoles.server import ConsoleServer, Hooks
+from testsupport.waiting import wait_until
 
 ORIGIN = "http://127.0.0.1:8000"
 
@@ -103,10 +103,12 @@ class ServerThread:
         self.sources[name] = source
         log_file = ConsoleLog(self.log_dir, name) if self.log_dir else None
         self.call(lambda: self.broker.add(NodeConsole(name, source, log_file=log_file)))
-        deadline = time.monotonic() + 5
-        while isinstance(source, FedSource) and source.sink is None:
-            assert time.monotonic() < deadline, "the fed console never connected"
-            time.sleep(0.01)
+        wait_until(
+            lambda: not isinstance(source, FedSource) or source.sink is not None,
+            5,
+            0.01,
+            message="the fed console never connected",
+        )
         return source
 
     def feed(self, name: str, data: bytes) -> None:

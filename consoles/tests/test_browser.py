@@ -14,6 +14,7 @@ from consoles.tests.conftest import ServerThread
 from nodes.models import Node
 from snportal import roles
 from testsupport.personas import PASSWORD, make_user
+from testsupport.waiting import wait_until
 
 pytestmark = [
     pytest.mark.browser,
@@ -83,10 +84,12 @@ def test_an_operator_watches_boot_output_and_types_into_the_console(
     )
     page.locator("[data-testid=terminal]").click()
     page.keyboard.type("root\n")
-    deadline = time.monotonic() + 10
-    while b"root\r" not in consoles.sources["lab01"].typed:
-        assert time.monotonic() < deadline, "typed keys never reached the console"
-        time.sleep(0.05)
+    wait_until(
+        lambda: b"root\r" in consoles.sources["lab01"].typed,
+        10,
+        0.05,
+        message="typed keys never reached the console",
+    )
     assert "SeaBIOS" in terminal_text(page)
 
 

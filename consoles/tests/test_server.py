@@ -19,6 +19,7 @@ from consoles import tickets
 from consoles.services import PortalHooks
 from consoles.tests.conftest import ORIGIN, ServerThread
 from snportal.models import AuditEvent
+from testsupport.waiting import wait_until
 
 
 def ticket(nodes: list[str] | None = None, mode: str = "view", user_id: int | None = 1) -> str:
@@ -127,11 +128,13 @@ def test_an_operator_types_into_the_console(console_server: ServerThread) -> Non
     with open_console(console_server, ticket(mode="write")) as conn:
         conn.send(struct.pack("!H", 0) + b"ls\r")
         conn.send(json.dumps({"type": "break", "ch": 0}))
-        deadline = time.monotonic() + 5
         source = console_server.sources["n1"]
-        while (bytes(source.typed), source.breaks) != (b"ls\r", 1):
-            assert time.monotonic() < deadline, (source.typed, source.breaks)
-            time.sleep(0.01)
+        wait_until(
+            lambda: (bytes(source.typed), source.breaks) == (b"ls\r", 1),
+            5,
+            0.01,
+            message=lambda: repr((source.typed, source.breaks)),
+        )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -144,10 +147,12 @@ def test_viewer_input_is_refused_and_audited(tmp_path: Any) -> None:
             error = next_json(conn, "error")
         assert error["message"] == "read-only console: your input was refused"
         assert bytes(server.sources["n1"].typed) == b""
-        deadline = time.monotonic() + 5
-        while not AuditEvent.objects.filter(verb="console.close").exists():
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_until(
+            AuditEvent.objects.filter(verb="console.close").exists,
+            5,
+            0.05,
+            message="console.close was not audited",
+        )
         rows = list(AuditEvent.objects.order_by("id").values_list("verb", "outcome", "object_name"))
         assert rows == [
             ("console.open", "success", "n1"),
@@ -236,10 +241,12 @@ def test_a_stalled_viewer_is_dropped_without_delaying_the_others(tmp_path: Any) 
                         latencies.append(time.monotonic() - sent[len(latencies)])
             producer.join()
         assert got == chunk * count and max(latencies) < 1.0
-        deadline = time.monotonic() + 2
-        while server.call(lambda: len(server.broker.consoles["n1"].subscribers)) != 0:
-            assert time.monotonic() < deadline, "the stalled viewer is still subscribed"
-            time.sleep(0.02)
+        wait_until(
+            lambda: server.call(lambda: len(server.broker.consoles["n1"].subscribers)) == 0,
+            2,
+            0.02,
+            message="the stalled viewer is still subscribed",
+        )
         stalled.settimeout(10)
         while stalled.recv(1 << 20):  # what the buffers held, then the server's close
             pass

@@ -17,6 +17,7 @@ from consoles.sol import SolRuntime, SolSource
 from consoles.tests.conftest import ServerThread, free_port
 from consoles.tests.test_server import next_json, open_console, read_until, ticket
 from lab.bmcsim import Lab
+from testsupport.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(shutil.which("ipmi_sim") is None, reason="needs openipmi")
 
@@ -88,10 +89,11 @@ def sol_server(tmp_path: Path, bmc_port: int, password: str) -> tuple[ServerThre
 
 
 def wait_for_state(server: ServerThread, state: State, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while server.call(lambda: server.broker.consoles["lab01"].state) != state:
-        assert time.monotonic() < deadline, f"console never became {state}"
-        time.sleep(0.1)
+    wait_until(
+        lambda: server.call(lambda: server.broker.consoles["lab01"].state) == state,
+        timeout,
+        message=f"console never became {state}",
+    )
 
 
 def test_sol_output_reaches_a_websocket_viewer_and_typing_reaches_the_node(
@@ -105,10 +107,12 @@ def test_sol_output_reaches_a_websocket_viewer_and_typing_reaches_the_node(
             with open_console(server, ticket(["lab01"], mode="write"), node="lab01") as conn:
                 assert b"tick" in read_until(conn, b"\r\n", timeout=20)
                 conn.send(struct.pack("!H", 0) + b"echo hello\r")
-                deadline = time.monotonic() + 10
-                while b"echo hello\r" not in serial.typed:
-                    assert time.monotonic() < deadline, bytes(serial.typed)
-                    time.sleep(0.05)
+                wait_until(
+                    lambda: b"echo hello\r" in serial.typed,
+                    10,
+                    0.05,
+                    message=lambda: repr(bytes(serial.typed)),
+                )
         finally:
             server.stop()
             runtime.shutdown()
