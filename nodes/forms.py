@@ -18,7 +18,7 @@ from django.core.validators import MaxLengthValidator
 from images.models import OsImage
 from nodes.attributes import ATTRS
 from nodes.models import Group, Node
-from nodes.services import BOOTDEV_VERBS, POWER_VERBS
+from nodes.verbs import BOOTDEV_VERBS, POWER_VERBS
 
 SORTS = {
     "name": "sortkey",

@@ -32,13 +32,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from pyghmi import exceptions as pyghmi_exc
 from pyghmi.ipmi import command
 
 from nodes.power import pyghmi_fixes
 from nodes.power.base import PowerDriver, PowerError, Result, run_bulk
+from nodes.verbs import BOOTDEV_VERBS, POWER_VERBS, READ_VERBS
 
 __all__ = [
     "BOOTDEV_VERBS",
@@ -58,11 +59,8 @@ DEFAULT_CONCURRENCY = 48  # measured best for 1,000 lab BMCs on 2 cores (see ben
 LOGIN_CONCURRENCY = 32
 POLL_INTERVAL = 0.1
 
-POWER_VERBS = ("on", "off", "softoff", "reset", "boot", "cycle", "stat", "state")
-BOOTDEV_VERBS = ("net", "hd", "cd", "setup", "default", "stat")
-
-# rsetboot word -> pyghmi boot device name
-_SETBOOT = {"net": "network", "hd": "hd", "cd": "optical", "setup": "setup", "default": "default"}
+# rsetboot word (nodes.verbs.BOOTDEV_VERBS) -> pyghmi boot device name
+_SETBOOT = {"net": "network", "hd": "hd", "default": "default"}
 # boot device selector (Get System Boot Options parameter 5, data 2 bits 5:2) -> xCAT word
 _BOOTDEV_WORDS = {
     0: "default",
@@ -186,7 +184,7 @@ class IpmiDriver:
         boot: on if off, else reset (``off on`` / ``on reset``). reset answers
         ``reset``; cycle polls until on and answers ``on``.
         """
-        if state in ("stat", "state"):
+        if state in READ_VERBS:
             return self.power_state()
         if state not in _CHASSIS_CONTROL and state != "boot":
             raise PowerError(f"unknown power state {state!r}: use one of {', '.join(POWER_VERBS)}")
@@ -208,7 +206,7 @@ class IpmiDriver:
         return target if action == "cycle" else word
 
     def set_bootdev(self, dev: str) -> str:
-        """Set the next boot device (rsetboot net|hd|cd|setup|default); return the new word."""
+        """Set the next boot device (rsetboot net|hd|default); return the new word."""
         if dev == "stat":
             return self.get_bootdev()
         name = _SETBOOT.get(dev)
@@ -331,41 +329,38 @@ def _run(
     return {t.name: results[t.name] for t in targets}
 
 
-def rpower(
-    targets: Sequence[BmcTarget],
+def _run_verb(
+    command: str,
     verb: str,
+    allowed: Sequence[str],
+    targets: Sequence[BmcTarget],
+    act: Callable[[PowerDriver], str],
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     deadline: float = DEFAULT_TIMEOUT,
     probe_timeout: float = PROBE_TIMEOUT,
 ) -> dict[str, Result]:
-    """xCAT's rpower over many BMCs: name -> Result with ``on``/``off``/… or an error."""
-    if verb not in POWER_VERBS:
-        raise ValueError(f"unknown rpower verb {verb!r}: use one of {', '.join(POWER_VERBS)}")
+    """Refuse a verb outside ``allowed`` before any BMC is asked; else ``act`` on every target."""
+    if verb not in allowed:
+        raise ValueError(f"unknown {command} verb {verb!r}: use one of {', '.join(allowed)}")
     return _run(
-        targets,
-        lambda d: d.set_power(verb),
-        concurrency=concurrency,
-        deadline=deadline,
-        probe_timeout=probe_timeout,
+        targets, act, concurrency=concurrency, deadline=deadline, probe_timeout=probe_timeout
     )
 
 
-def rsetboot(
-    targets: Sequence[BmcTarget],
-    verb: str,
-    *,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    deadline: float = DEFAULT_TIMEOUT,
-    probe_timeout: float = PROBE_TIMEOUT,
-) -> dict[str, Result]:
-    """xCAT's rsetboot over many BMCs: name -> Result with ``Network``/``Hard Drive``/…."""
-    if verb not in BOOTDEV_VERBS:
-        raise ValueError(f"unknown rsetboot verb {verb!r}: use one of {', '.join(BOOTDEV_VERBS)}")
-    return _run(
-        targets,
-        lambda d: d.set_bootdev(verb),
-        concurrency=concurrency,
-        deadline=deadline,
-        probe_timeout=probe_timeout,
+def rpower(targets: Sequence[BmcTarget], verb: str, **options: Any) -> dict[str, Result]:
+    """xCAT's rpower over many BMCs: name -> Result with ``on``/``off``/… or an error.
+
+    ``options``: ``concurrency``, ``deadline`` and ``probe_timeout`` (see ``_run_verb``).
+    """
+    return _run_verb("rpower", verb, POWER_VERBS, targets, lambda d: d.set_power(verb), **options)
+
+
+def rsetboot(targets: Sequence[BmcTarget], verb: str, **options: Any) -> dict[str, Result]:
+    """xCAT's rsetboot over many BMCs: name -> Result with ``Network``/``Hard Drive``/….
+
+    ``options``: ``concurrency``, ``deadline`` and ``probe_timeout`` (see ``_run_verb``).
+    """
+    return _run_verb(
+        "rsetboot", verb, BOOTDEV_VERBS, targets, lambda d: d.set_bootdev(verb), **options
     )
