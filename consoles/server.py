@@ -17,6 +17,10 @@ Wire protocol (both ways; channel = the node's index in the ticket, 0 for one co
 
 Django stays out of this module: audit rows, node status and the like come through
 :class:`Hooks` (:mod:`consoles.services` implements them), run in a thread.
+
+The server also mounts the core's live-events socket ``/ws/events``
+(:class:`snportal.live.EventsEndpoint`) and watches the same hub for node changes: a
+status change reaches the wall when its NOTIFY does, with no polling of the database.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ import json
 import logging
 import struct
 import weakref
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -38,14 +41,15 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from consoles.broker import Broker, NodeConsole, SourceError, Subscriber
-from consoles.events import (
+from snportal.live import (
+    CLOSE_TOO_SLOW,
+    EVENTS_PATH,
+    EVENTS_PER_USER,
     MAX_KEYS,
     EventHub,
-    EventSubscriber,
-    SubscriptionError,
-    parse_subscription,
+    EventsEndpoint,
 )
-from consoles.tickets import SALT, Ticket, TicketError, TicketLedger, verify
+from snportal.tickets import SALT, Ticket, TicketError, TicketLedger, verify
 
 __all__ = ["ConsoleServer", "Hooks", "origin_allowed"]
 
@@ -54,10 +58,6 @@ log = logging.getLogger(__name__)
 CHANNEL = struct.Struct("!H")
 CONSOLE_PREFIX = "/ws/console/"
 WALL_PATH = "/ws/wall"
-EVENTS_PATH = "/ws/events"
-CLOSE_TOO_SLOW = 4000
-# Live-event sockets one user may hold at once: one per open page, a generous number of tabs.
-EVENTS_PER_USER = 32
 
 
 class Hooks(Protocol):
@@ -98,7 +98,6 @@ class ConsoleServer:
         ticket_max_age: float = 30.0,
         queue_limit: int = 1024 * 1024,  # unsent bytes per viewer before it is dropped
         hooks: Hooks | None = None,
-        status_interval: float = 5.0,
         events: EventHub | None = None,
         events_max_keys: int = MAX_KEYS,
         events_per_user: int = EVENTS_PER_USER,
@@ -107,22 +106,20 @@ class ConsoleServer:
         self.broker = broker
         self.ticket_salt = ticket_salt
         self.events = events or EventHub()
+        self.live = EventsEndpoint(self.events, max_keys=events_max_keys, per_user=events_per_user)
+        self.events.watch("node", self._node_changed)
+        self.events.watch("resync", self._resync)
         self.allowed_origins = list(allowed_origins)
         self.ticket_max_age = ticket_max_age
         self.queue_limit = queue_limit
         self.hooks = hooks
-        self.status_interval = status_interval
         self.ledger = TicketLedger(ticket_max_age)
         # Tickets between the check and the handler; weak, as a failed handshake never pops.
         self._accepted: weakref.WeakKeyDictionary[ServerConnection, Ticket] = (
             weakref.WeakKeyDictionary()
         )
-        self._status_task: asyncio.Task[None] | None = None
         self._viewers: set[_Viewer] = set()
         self._events_conns: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
-        self.events_max_keys = events_max_keys
-        self.events_per_user = events_per_user
-        self._events_by_user: Counter[int | str] = Counter()
         self._statuses: dict[str, str] = {}
 
     async def start(self, host: str, port: int) -> Server:
@@ -136,14 +133,10 @@ class ConsoleServer:
             max_size=1024 * 1024,
             close_timeout=2,
         )
-        if self.hooks is not None:
-            self._status_task = asyncio.get_running_loop().create_task(self._status_forever())
         return server
 
     def stop(self) -> None:
-        """Stop the status refresher (the websockets server is closed by its owner)."""
-        if self._status_task is not None:
-            self._status_task.cancel()
+        """Nothing runs beside the connections (the websockets server is closed by its owner)."""
 
     # --- before the handshake --------------------------------------------------------------
     def _check(self, conn: ServerConnection, request: Request) -> Response | None:
@@ -166,64 +159,21 @@ class ConsoleServer:
         except TicketError as exc:
             return conn.respond(HTTPStatus.FORBIDDEN, f"{exc}\n")
         if url.path == EVENTS_PATH:
-            if self._events_by_user[_user_key(ticket)] >= self.events_per_user:
-                return conn.respond(
-                    HTTPStatus.TOO_MANY_REQUESTS,
-                    f"too many live-event connections for {ticket.username} "
-                    f"(at most {self.events_per_user}); close some pages\n",
-                )
+            refusal = self.live.refusal(_user_key(ticket), ticket.username)
+            if refusal is not None:
+                return conn.respond(HTTPStatus.TOO_MANY_REQUESTS, refusal)
             self._events_conns.add(conn)
         if wanted is not None and wanted[0] not in self.broker.consoles:
             return conn.respond(HTTPStatus.NOT_FOUND, f"no console for {wanted[0]} here\n")
         self._accepted[conn] = ticket
         return None
 
-    # --- a page's live-event socket ---------------------------------------------------------
-    async def _handle_events(self, conn: ServerConnection, ticket: Ticket | None) -> None:
-        """The page subscribes to keys (``{"subscribe": [...]}``); matching payloads follow.
-
-        A subscription over the caps (:mod:`consoles.events`) is refused whole with an
-        error frame; the connection and its earlier keys stay.
-        """
-        sub = EventSubscriber(
-            on_overflow=lambda: asyncio.ensure_future(conn.close(CLOSE_TOO_SLOW, "too slow"))
-        )
-        user = _user_key(ticket) if ticket is not None else None
-        if user is not None:
-            self._events_by_user[user] += 1
-        self.events.add(sub)
-
-        async def pump() -> None:
-            try:
-                while not sub.overflowed:
-                    await conn.send(await sub.queue.get())
-            except ConnectionClosed:
-                pass
-
-        sender = asyncio.get_running_loop().create_task(pump())
-        try:
-            async for message in conn:
-                try:
-                    if not isinstance(message, str):
-                        raise SubscriptionError("subscription refused: send JSON text frames")
-                    sub.subscribe(parse_subscription(message), self.events_max_keys)
-                except SubscriptionError as exc:
-                    sub.offer(json.dumps({"type": "error", "message": str(exc)}))
-        except ConnectionClosed:
-            pass
-        finally:
-            self.events.remove(sub)
-            sender.cancel()
-            if user is not None:
-                self._events_by_user[user] -= 1
-                if self._events_by_user[user] <= 0:
-                    del self._events_by_user[user]
-
     # --- a connected viewer ----------------------------------------------------------------
     async def _handle(self, conn: ServerConnection) -> None:
         if conn in self._events_conns:
             self._events_conns.discard(conn)
-            await self._handle_events(conn, self._accepted.pop(conn, None))
+            ticket = self._accepted.pop(conn, None)
+            await self.live.serve(conn, _user_key(ticket) if ticket is not None else None)
             return
         ticket = self._accepted.pop(conn)
         remote = conn.remote_address[0] if conn.remote_address else None
@@ -329,21 +279,32 @@ class ConsoleServer:
             log.exception("reading node statuses")
             return
         for node, status in fresh.items():
-            if self._statuses.get(node) == status:
-                continue
-            self._statuses[node] = status
-            for viewer in list(self._viewers):
-                for channel, name in enumerate(viewer.ticket.nodes):
-                    if name == node:
-                        viewer.subscriber.push(channel, self._status_message(node))
+            self._set_status(node, status)
 
-    async def _status_forever(self) -> None:
-        """One query for every watched node every few seconds, pushed only on change."""
-        while True:
-            await asyncio.sleep(self.status_interval)
-            watched = sorted({n for v in self._viewers for n in v.ticket.nodes})
-            if watched:
-                await self._refresh_statuses(watched)
+    def _resync(self, payload: dict[str, Any]) -> None:
+        """The LISTEN connection came back: changes made while it was down were not
+        heard, so read the watched nodes' statuses once (one query)."""
+        watched = sorted({n for v in self._viewers for n in v.ticket.nodes})
+        if watched and self.hooks is not None:
+            asyncio.get_running_loop().create_task(self._refresh_statuses(watched))
+
+    def _set_status(self, node: str, status: str) -> None:
+        """Remember ``node``'s status and push it to its viewers, only if it changed."""
+        if self._statuses.get(node) == status:
+            return
+        self._statuses[node] = status
+        for viewer in list(self._viewers):
+            for channel, name in enumerate(viewer.ticket.nodes):
+                if name == node:
+                    viewer.subscriber.push(channel, self._status_message(node))
+
+    def _node_changed(self, payload: dict[str, Any]) -> None:
+        """A node's NOTIFY (:func:`snportal.events.node_changed`): push a new status to the
+        viewers showing that node. Payloads without a status (power only) change nothing."""
+        node, status = payload.get("node"), payload.get("status")
+        if not isinstance(node, str) or status is None:
+            return
+        self._set_status(node, str(status) or "unknown")
 
 
 def _user_key(ticket: Ticket) -> int | str:

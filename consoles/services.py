@@ -20,14 +20,13 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.http import HttpRequest
 
-from consoles import tickets
 from consoles.broker import Broker, NodeConsole, Source, State
 from consoles.capture import ConsoleLog
 from consoles.sol import SolRuntime, SolSource
 from consoles.sources import RelaySource
 from nodes import services as node_services
 from nodes.models import Node, NodeEvent
-from snportal import audit
+from snportal import audit, live_views, tickets
 
 __all__ = [
     "ConsoleSpec",
@@ -60,13 +59,9 @@ def mint_ticket(user: Any, nodes: Sequence[str], mode: str, ip: str | None = Non
 
 
 def websocket_base(request: HttpRequest) -> str:
-    """``ws://host:port`` browsers use to reach the console server."""
-    if settings.CONSOLES_URL:
-        return settings.CONSOLES_URL.rstrip("/")
-    host = request.get_host()
-    host = host[: host.index("]") + 1] if host.startswith("[") else host.split(":")[0]
-    scheme = "wss" if request.is_secure() else "ws"
-    return f"{scheme}://{host}:{settings.CONSOLES_PORT}"
+    """``ws://host:port`` browsers use to reach the console server (the core's answer:
+    the live-events socket is on the same port)."""
+    return live_views.websocket_base(request)
 
 
 def _in_thread(fn: Callable[..., Any]) -> Callable[..., Any]:

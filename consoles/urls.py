@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from consoles import events_views, views
+from consoles import views
+from snportal import live_views
 
 app_name = "consoles"
 
@@ -12,7 +13,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("wall/", views.wall, name="wall"),
     path("ticket/", views.ticket, name="ticket"),
-    path("events-ticket/", events_views.events_ticket, name="events_ticket"),
+    path("events-ticket/", live_views.events_ticket, name="events_ticket"),
     path("<str:name>/", views.console, name="console"),
     path("<str:name>/log/", views.log, name="log"),
 ]

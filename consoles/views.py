@@ -12,11 +12,11 @@ from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
 
-from consoles import capture, services, tickets
+from consoles import capture, services
 from nodes import noderange
 from nodes import services as node_services
 from nodes.models import Node
-from snportal import audit
+from snportal import audit, tickets
 from snportal.actions import require_perm
 
 VIEW_PERM = "consoles.view_console"

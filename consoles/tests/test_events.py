@@ -12,11 +12,11 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as sync_connect
 
-from consoles import events as hub_events
 from consoles import tickets
 from consoles.management.commands.runconsoles import listen_connection
 from consoles.tests.conftest import ORIGIN, ServerThread
 from snportal import events
+from snportal import live as hub_events
 
 
 def test_payloads_reach_topic_and_id_keys_and_log_lines_only_their_job() -> None:
@@ -185,3 +185,25 @@ def test_a_user_over_the_connection_cap_is_refused(events_server) -> None:
             except InvalidStatus:
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
+
+
+def test_a_committed_status_change_reaches_the_console_viewers_of_that_node(
+    listening_server,
+) -> None:
+    """No status poll: the wall learns a node's new status from its NOTIFY."""
+    listening_server.add_node("n1")
+    token = tickets.mint(user_id=None, username="viewer", nodes=["n1"], mode=tickets.VIEW)
+    with sync_connect(
+        listening_server.url(f"/ws/console/n1?ticket={token}"), origin=ORIGIN, open_timeout=5
+    ) as ws:
+        assert json.loads(ws.recv(timeout=5))["type"] == "hello"
+        events.node_changed("n1", power="on")  # power only: no status frame
+        events.node_changed("n1", status="booted", prev="booting")
+        deadline = time.monotonic() + 5
+        frames = []
+        while time.monotonic() < deadline and not any(f.get("type") == "status" for f in frames):
+            message = ws.recv(timeout=5)
+            if isinstance(message, str):
+                frames.append(json.loads(message))
+    status = [f for f in frames if f.get("type") == "status"]
+    assert status == [{"type": "status", "node": "n1", "status": "booted", "ch": 0}]

@@ -12,11 +12,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from consoles.broker import Broker
-from consoles.events import listen_forever
 from consoles.server import ConsoleServer
 from consoles.services import PortalHooks, StateRecorder, sync_broker
 from consoles.sol import SolRuntime
-from consoles.tickets import RELAY_SALT, SALT
+from snportal.live import listen_forever
+from snportal.tickets import RELAY_SALT, SALT
 
 log = logging.getLogger("consoles")
 

@@ -1,17 +1,21 @@
 """Live events for browsers: one PostgreSQL ``LISTEN``, fanned out over websockets.
 
 The web and worker processes ``NOTIFY`` small JSON payloads after commit
-(:mod:`snportal.events`). The console server holds one listening connection and hands each
-payload to the browsers subscribed to it, so pages update without anyone polling the
-database. A browser subscribes to keys: ``node`` (every node), ``node:lab01``, ``job``,
+(:mod:`snportal.events`). One process holds one listening connection (:func:`listen_forever`)
+and hands each payload to the browsers subscribed to it over ``/ws/events``
+(:class:`EventsEndpoint`), so pages update without anyone polling the database. It is core,
+not a console matter: the console server only mounts the endpoint on its websocket port,
+and watches the same hub for node statuses (:meth:`EventHub.watch`) instead of polling.
+
+A browser subscribes to keys: ``node`` (every node), ``node:lab01``, ``job``,
 ``job:12``, ``joblog:12``; a payload ``{"topic": "node", "node": "lab01", …}`` goes to the
 keys ``node`` and ``node:lab01``.
 
 Slow browsers never hold anyone up: each subscriber has a bounded queue, and one that falls
 behind is disconnected (the page reconnects and re-renders, which is its resync).
 
-Every logged-in viewer may open this socket, so what one connection can make the console
-server hold is bounded: a subscribe message is at most ``MAX_SUBSCRIBE_BYTES``, a key at
+Every logged-in viewer may open this socket, so what one connection can make the server
+hold is bounded: a subscribe message is at most ``MAX_SUBSCRIBE_BYTES``, a key at
 most ``MAX_KEY_CHARS``, a connection at most ``MAX_KEYS`` keys in all; a message over
 any of these is refused whole with an ``{"type": "error", …}`` frame.
 """
@@ -22,8 +26,12 @@ import asyncio
 import json
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +40,10 @@ CHANNEL = "snportal_events"
 MAX_KEYS = 256
 MAX_KEY_CHARS = 120
 MAX_SUBSCRIBE_BYTES = 16 * 1024
+# Live-event sockets one user may hold at once: one per open page, a generous number of tabs.
+EVENTS_PER_USER = 32
+EVENTS_PATH = "/ws/events"
+CLOSE_TOO_SLOW = 4000
 # The id field that narrows each topic (``node:lab01``, ``job:12``).
 ID_FIELDS = {"node": "node", "job": "job", "joblog": "job"}
 
@@ -81,11 +93,20 @@ class EventSubscriber:
 
 
 class EventHub:
-    """Subscribers by key; :meth:`dispatch` is called on the event loop for each payload."""
+    """Subscribers by key; :meth:`dispatch` is called on the event loop for each payload.
+
+    Besides browsers, code in the same process may :meth:`watch` a topic: the console
+    server learns node statuses for its wall this way.
+    """
 
     def __init__(self) -> None:
         self.subscribers: set[EventSubscriber] = set()
         self.delivered = 0
+        self.watchers: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
+
+    def watch(self, topic: str, callback: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``callback(payload)`` on the loop for every payload of ``topic``."""
+        self.watchers.setdefault(topic, []).append(callback)
 
     def add(self, sub: EventSubscriber) -> None:
         self.subscribers.add(sub)
@@ -94,6 +115,11 @@ class EventHub:
         self.subscribers.discard(sub)
 
     def dispatch(self, payload: dict[str, Any], text: str | None = None) -> int:
+        for callback in self.watchers.get(str(payload.get("topic", "")), ()):
+            try:
+                callback(payload)
+            except Exception:  # one watcher's bug must not stop the browsers' events
+                log.exception("event watcher for %s", payload.get("topic"))
         keys = keys_for(payload)
         text = text or json.dumps(payload, separators=(",", ":"))
         count = 0
@@ -146,7 +172,14 @@ async def listen_forever(
 
 
 def _broadcast_resync(hub: EventHub) -> None:
-    text = json.dumps({"topic": "resync"})
+    """Every page re-renders once, and watchers of ``resync`` re-read what they show."""
+    payload = {"topic": "resync"}
+    for callback in hub.watchers.get("resync", ()):
+        try:
+            callback(payload)
+        except Exception:  # a watcher's bug must not stop the pages' resync
+            log.exception("resync watcher")
+    text = json.dumps(payload)
     for sub in list(hub.subscribers):
         sub.offer(text)
 
@@ -185,3 +218,65 @@ def parse_subscription(
             )
     allowed = set(allowed)
     return {k for k in wanted if k.split(":", 1)[0] in allowed}
+
+
+class EventsEndpoint:
+    """``/ws/events``: a page subscribes to keys (``{"subscribe": [...]}``); matching
+    payloads follow. Mounted by whichever websocket server a deployment runs (the console
+    server); it checks the ticket, this checks the per-user cap and serves the socket.
+
+    A subscription over the caps is refused whole with an error frame; the connection and
+    its earlier keys stay. A subscriber that falls behind is closed (``CLOSE_TOO_SLOW``).
+    """
+
+    def __init__(
+        self, hub: EventHub, *, max_keys: int = MAX_KEYS, per_user: int = EVENTS_PER_USER
+    ) -> None:
+        self.hub = hub
+        self.max_keys = max_keys
+        self.per_user = per_user
+        self._by_user: Counter[int | str] = Counter()
+
+    def refusal(self, user: int | str, username: str) -> str | None:
+        """Why ``user`` may not open one more socket now (None: they may)."""
+        if self._by_user[user] >= self.per_user:
+            return (
+                f"too many live-event connections for {username} "
+                f"(at most {self.per_user}); close some pages\n"
+            )
+        return None
+
+    async def serve(self, conn: ServerConnection, user: int | str | None) -> None:
+        """Run one page's socket until it closes."""
+        sub = EventSubscriber(
+            on_overflow=lambda: asyncio.ensure_future(conn.close(CLOSE_TOO_SLOW, "too slow"))
+        )
+        if user is not None:
+            self._by_user[user] += 1
+        self.hub.add(sub)
+
+        async def pump() -> None:
+            try:
+                while not sub.overflowed:
+                    await conn.send(await sub.queue.get())
+            except ConnectionClosed:
+                pass
+
+        sender = asyncio.get_running_loop().create_task(pump())
+        try:
+            async for message in conn:
+                try:
+                    if not isinstance(message, str):
+                        raise SubscriptionError("subscription refused: send JSON text frames")
+                    sub.subscribe(parse_subscription(message), self.max_keys)
+                except SubscriptionError as exc:
+                    sub.offer(json.dumps({"type": "error", "message": str(exc)}))
+        except ConnectionClosed:
+            pass
+        finally:
+            self.hub.remove(sub)
+            sender.cancel()
+            if user is not None:
+                self._by_user[user] -= 1
+                if self._by_user[user] <= 0:
+                    del self._by_user[user]
