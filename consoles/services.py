@@ -41,20 +41,27 @@ log = logging.getLogger(__name__)
 
 
 def mode_for(user: Any, requested: str = tickets.WRITE) -> str:
-    """``write`` when asked for and allowed (``consoles.write_console``), else ``view``."""
-    if requested == tickets.WRITE and user.has_perm("consoles.write_console"):
+    """``write`` when asked for and allowed (``consoles.write_console``), else ``view``.
+
+    ``user`` None is a command run without ``--user``: the OS user, who has the database
+    (and so every console) anyway.
+    """
+    if requested == tickets.WRITE and (user is None or user.has_perm("consoles.write_console")):
         return tickets.WRITE
     return tickets.VIEW
 
 
 def mint_ticket(user: Any, nodes: Sequence[str], mode: str, ip: str | None = None) -> str:
     """A ticket for ``user``; the caller checked ``consoles.view_console`` and the mode."""
+    authenticated = bool(user and user.is_authenticated)
+    name = user.get_username() if user else ""
+    return mint_for(audit.Actor(user.pk if authenticated else None, name, ip), nodes, mode)
+
+
+def mint_for(actor: audit.Actor, nodes: Sequence[str], mode: str) -> str:
+    """A ticket for an actor (a web user, or a command's ``--user`` / ``<os user>@cli``)."""
     return tickets.mint(
-        user_id=user.pk if user and user.is_authenticated else None,
-        username=user.get_username() if user else "",
-        nodes=list(nodes),
-        mode=mode,
-        ip=ip,
+        user_id=actor.user_id, username=actor.username, nodes=list(nodes), mode=mode, ip=actor.ip
     )
 
 
@@ -62,6 +69,14 @@ def websocket_base(request: HttpRequest) -> str:
     """``ws://host:port`` browsers use to reach the console server (the core's answer:
     the live-events socket is on the same port)."""
     return live_views.websocket_base(request)
+
+
+def local_websocket_base() -> str:
+    """``ws://host:port`` of this host's console server, for commands (rcons)."""
+    host = settings.CONSOLES_BIND
+    if host in ("0.0.0.0", "::"):  # listening everywhere: reach it on loopback
+        host = "127.0.0.1"
+    return f"ws://{host}:{settings.CONSOLES_PORT}"
 
 
 def _in_thread(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -255,28 +270,27 @@ class PortalHooks:
     def _actor(self, ticket: tickets.Ticket, remote: str | None) -> audit.Actor:
         return audit.Actor(ticket.user_id, ticket.username, remote, "console websocket")
 
-    @_in_thread
-    def opened(self, ticket: tickets.Ticket, remote: str | None) -> None:
+    def _each_node(
+        self, verb: str, ticket: tickets.Ticket, remote: str | None, message: str
+    ) -> None:
+        """One audit row per node of the ticket (a wall opens many consoles at once)."""
         for node in ticket.nodes:
             audit.record(
-                "console.open",
+                verb,
                 actor=self._actor(ticket, remote),
                 object_type="node",
                 object_name=node,
-                message=f"mode {ticket.mode}",
+                message=message,
             )
+
+    @_in_thread
+    def opened(self, ticket: tickets.Ticket, remote: str | None) -> None:
+        self._each_node("console.open", ticket, remote, f"mode {ticket.mode}")
 
     @_in_thread
     def closed(self, ticket: tickets.Ticket, remote: str | None, refused_inputs: int) -> None:
         extra = f", {refused_inputs} input frames refused" if refused_inputs else ""
-        for node in ticket.nodes:
-            audit.record(
-                "console.close",
-                actor=self._actor(ticket, remote),
-                object_type="node",
-                object_name=node,
-                message=f"mode {ticket.mode}{extra}",
-            )
+        self._each_node("console.close", ticket, remote, f"mode {ticket.mode}{extra}")
 
     @_in_thread
     def input_refused(self, ticket: tickets.Ticket, node: str, remote: str | None) -> None:

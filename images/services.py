@@ -438,13 +438,14 @@ def start_build(
     compression: str | None = None,
     submit: bool = True,
 ) -> Job:
-    """Take the image's build lock and create the genimage/packimage job.
+    """Take the image's build lock and submit the genimage/packimage job.
 
-    The lock is the image row's ``build_job``, read and set under ``SELECT … FOR UPDATE``,
-    so two requests cannot both see it free. A lock held by a finished job (cancelled
-    while queued, or its worker killed) is stale: its temporary trees are removed and
-    the lock taken over. ``submit=False`` leaves the job for the caller to run in the
-    foreground (the CLI); otherwise the workers get it after commit.
+    The lock is the image row's ``build_job``, read and set under ``SELECT … FOR UPDATE``
+    in the transaction that makes the job, so two requests cannot both see it free. A
+    lock held by a finished job (cancelled while queued, or its worker killed) is stale:
+    its temporary trees are removed and the lock taken over. The workers get the job
+    after commit; ``submit=False`` leaves it for the caller to run (the CLI's foreground,
+    :func:`snportal.jobs.run_here`).
     """
     if kind not in BUILD_KINDS:
         raise ValueError(f"unknown build kind {kind!r}")
@@ -454,7 +455,8 @@ def start_build(
         raise BuildError(f"unknown pack method {method!r}; choose from {', '.join(METHODS)}")
     if compression not in COMPRESSIONS:
         raise BuildError(f"unknown compression {compression!r}; choose {', '.join(COMPRESSIONS)}")
-    with transaction.atomic():
+
+    def reserve(job: Job) -> None:
         locked = OsImage.objects.select_for_update().get(pk=image.pk)
         holder = Job.objects.filter(pk=locked.build_job_id).first()
         if holder is not None and not holder.is_finished:
@@ -466,30 +468,27 @@ def start_build(
             discard_temporary(locked)
         if kind == "packimage" and not locked.tree_built:
             raise BuildError(f"{locked.imagename} has no build tree yet: run genimage first")
-        params: dict[str, Any] = {"image": locked.pk}
-        if kind == "packimage":
-            params.update(method=method, compression=compression)
-        func = f"images.tasks.{kind}"
-        if submit:
-            job = jobs.enqueue(
-                kind, func, target=locked.imagename, params=params, user=user, actor=actor
-            )
-        else:
-            job = Job.objects.create(
-                kind=kind,
-                func=func,
-                target=locked.imagename,
-                params=params,
-                requested_by_id=actor.user_id,
-                requested_by_name=actor.username,
-            )
         locked.build_job = job
         locked.save(update_fields=["build_job"])
         detail = f" ({method}, {compression})" if kind == "packimage" else ""
         audit.record(
             f"image.{kind}", actor=actor, obj=locked, message=f"job #{job.pk} queued{detail}"
         )
-    return job
+
+    params: dict[str, Any] = {"image": image.pk}
+    if kind == "packimage":
+        params.update(method=method, compression=compression)
+    return jobs.submit(
+        kind,
+        f"images.tasks.{kind}",
+        None,
+        params,
+        actor,
+        queue=submit,
+        label=image.imagename,
+        closing=jobs.Closing(f"image.{kind}.done", "osimage", str(image), str(image.pk)),
+        reserve=reserve,
+    )
 
 
 def release_build_lock(image_pk: int, job_pk: int) -> None:

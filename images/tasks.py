@@ -23,7 +23,6 @@ from images.kernel import fetch_debian_kernel, kernel_from_tree
 from images.models import ImageVersion, OsImage
 from images.pack import pack_image, prune_versions
 from images.proc import StepCancelled, StepFailed
-from snportal import audit
 from snportal.jobs import JobCancelled, JobContext
 
 # How often, at most, the log is flushed to the job row and the cancel flag read: a
@@ -99,7 +98,6 @@ def _run(ctx: JobContext, kind: str, step) -> str:
         summary = step(image, watch)
     except StepCancelled as e:
         watch.log(f"{kind}: cancelled during {e.step}; the current tree and version are unchanged")
-        _audit_end(image, kind, "failure", f"job #{ctx.pk} cancelled during {e.step}")
         raise JobCancelled() from None
     except StepFailed as e:
         watch.log(f"---- {kind} failed: step {e.step!r} exited with status {e.returncode} ----")
@@ -107,21 +105,12 @@ def _run(ctx: JobContext, kind: str, step) -> str:
         for line in e.tail:
             watch.log(line)
         message = f"{kind} failed in step {e.step!r} (exit status {e.returncode})"
-        _audit_end(image, kind, "failure", f"job #{ctx.pk}: {message}")
         raise BuildFailed(f"{message}; the log ends with that step's last lines") from None
-    except Exception as e:
-        _audit_end(image, kind, "failure", f"job #{ctx.pk}: {type(e).__name__}: {e}")
-        raise
     finally:
         watch.flush()
         services.release_build_lock(image.pk, ctx.pk)
-    seconds = time.monotonic() - started
-    _audit_end(image, kind, "success", f"job #{ctx.pk}: {summary} in {seconds:.1f} s")
-    return f"{summary} in {seconds:.1f} s"
-
-
-def _audit_end(image: OsImage, kind: str, outcome: str, message: str) -> None:
-    audit.record(f"image.{kind}.done", obj=image, outcome=outcome, message=message)
+    # The runner writes the closing ``image.<kind>.done`` audit row from the outcome.
+    return f"{summary} in {time.monotonic() - started:.1f} s"
 
 
 # --- genimage ------------------------------------------------------------------------------

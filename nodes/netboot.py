@@ -12,6 +12,7 @@ a reason in ``statusdetail``. Every step is a node event.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from collections import defaultdict
@@ -31,11 +32,9 @@ from django.utils import timezone
 from images.models import ImageVersion, OsImage
 from nodes import boot_limits, boot_tokens, ipxe, noderange, services
 from nodes.models import Node, NodeEvent, UnknownMac
-from nodes.power import ipmi
 from nodes.power.base import Result
 from snportal import audit, events
 from snportal.defs import DefError
-from snportal.jobs import JobContext
 from snportal.models import Job
 
 REPORTED = ("netbooting", "booting", "booted", "failed")
@@ -137,79 +136,6 @@ def nodeset(names: Sequence[str], target_text: str, *, actor: audit.Actor) -> di
             ),
         )
     return results
-
-
-def rinstall_job(ctx: JobContext) -> str:
-    """rinstall/rnetboot: nodeset, next boot from the network, power boot (on or reset)."""
-    from nodes import tasks
-
-    names: list[str] = ctx.params["nodes"]
-    actor = audit.Actor(**ctx.params["actor"])
-    target = ctx.params.get("target") or ""
-    ctx.progress(5, f"nodeset {target or '(keep)'}")
-    if target:
-        results = nodeset(names, target, actor=actor)
-    else:
-        results = {n: Result(True, value="netboot") for n in names}
-    ready = [n for n in names if results[n].ok]
-    ctx.log("\n".join(f"{n}: {_line(results[n])}" for n in names if not results[n].ok))
-    ctx.check_cancel()
-    ctx.progress(30, "next boot device: network")
-    bmcs, refused, _ = tasks.bmc_targets(ready)
-    results.update(refused)
-    boot = ipmi.rsetboot(bmcs, "net")
-    ctx.check_cancel()
-    powered = [t for t in bmcs if boot[t.name].ok]
-    for t in bmcs:
-        if not boot[t.name].ok:
-            results[t.name] = Result(False, error=f"rsetboot net: {boot[t.name].error}")
-    ctx.progress(60, "power boot")
-    # Open the boot attempt before the power button: a fast node asks for its script soon.
-    boot_tokens.arm([t.name for t in powered])
-    power = ipmi.rpower(powered, "boot")
-    now = timezone.now()
-    started = [t.name for t in powered if power[t.name].ok]
-    for t in powered:
-        r = power[t.name]
-        results[t.name] = (
-            Result(True, value=f"{r.value}: powering-on")
-            if r.ok
-            else Result(False, error=f"rpower boot: {r.error}")
-        )
-    started_nodes = list(Node.objects.filter(name__in=started))
-    for node in started_nodes:
-        events.node_changed(node.name, status=Node.Status.POWERING_ON, prev=node.status)
-    Node.objects.filter(name__in=started).update(
-        status=Node.Status.POWERING_ON, statustime=now, statusdetail="", power="on", powertime=now
-    )
-    services.add_events(
-        started_nodes, "status", "powering-on (rinstall)", {"job": ctx.pk}, user_id=actor.user_id
-    )
-    ctx.set_results(
-        {
-            n: {"ok": True, "value": results[n].value}
-            if results[n].ok
-            else {"ok": False, "error": results[n].error}
-            for n in names
-        }
-    )
-    ctx.log("\n".join(f"{n}: {_line(results[n])}" for n in names))
-    failed = [n for n in names if not results[n].ok]
-    summary = f"rinstall: {len(started)} powering on, {len(failed)} failed"
-    audit.record(
-        "node.rinstall",
-        actor=actor,
-        object_type="node",
-        object_name=noderange.compress(names),
-        after={"target": target, "nodes": len(names), "job": ctx.pk},
-        outcome="failure" if failed else "success",
-        message=summary,
-    )
-    return summary
-
-
-def _line(r: Result) -> str:
-    return r.value if r.ok else f"Error: {r.error}"
 
 
 # --- The boot service ----------------------------------------------------------------------
@@ -466,39 +392,67 @@ def mark_stuck_task() -> str:
 
 
 def start_rinstall(
-    names: Sequence[str], target: str, *, actor: audit.Actor, user: Any = None
+    names: Sequence[str],
+    target: str,
+    *,
+    actor: audit.Actor,
+    user: Any = None,
+    foreground: bool = False,
 ) -> Job:
-    """Queue rinstall as a job (web) — after checking the target, so errors come at once."""
+    """rinstall as a job (body :func:`nodes.tasks.rinstall_job`), after checking the target
+    so errors come at once: queued for the workers (web, its request audited), or run here
+    (``foreground``, the CLI, which only checks the words and lets nodeset refuse per node).
+    """
     from snportal import jobs
 
     if not names:
         raise DefError("rinstall: no nodes selected")
     if target:
         parsed = parse_target(target)
-        if parsed is None or parsed.image is None:
+        if not foreground and (parsed is None or parsed.image is None):
             raise DefError("rinstall: give osimage=<imagename>")
-        if parsed.image.current_version_id is None:
+        if not foreground and parsed.image.current_version_id is None:
             raise DefError(
                 f"osimage {parsed.image.imagename} has no packed version: run packimage "
                 f"{parsed.image.imagename} first"
             )
-    with transaction.atomic():
-        job = jobs.enqueue(
+    label = f"{noderange.compress(names)} {target}".strip()
+    # The foreground runs after the job row is committed (its service nodes' parts read it).
+    with transaction.atomic() if not foreground else contextlib.nullcontext():
+        job = jobs.submit(
             "rinstall",
-            "nodes.netboot.rinstall_job",
-            target=f"{noderange.compress(names)} {target}".strip(),
-            params={"nodes": list(names), "target": target, "actor": actor.__dict__},
-            user=user,
-            actor=actor,
-            nodes=names,
+            "nodes.tasks.rinstall_job",
+            names,
+            {"target": target},
+            actor,
+            foreground,
+            label=label,
+            closing=jobs.Closing(
+                "node.rinstall",
+                "node",
+                noderange.compress(names),
+                after={"target": target, "nodes": len(names)},
+                summary="rinstall: {ok} powering on, {failed} failed",
+            ),
         )
-        # The request itself (with the client's address); the job adds the outcome.
-        audit.record(
-            "node.rinstall.request",
-            actor=actor,
-            obj=job,
-            object_type="job",
-            object_name=job.target,
-            after={"nodes": len(names), "target": target, "job": job.pk},
-        )
+        if not foreground:
+            # The request itself (with the client's address); the job adds the outcome.
+            audit.record(
+                "node.rinstall.request",
+                actor=actor,
+                obj=job,
+                object_type="job",
+                object_name=job.target,
+                after={"nodes": len(names), "target": target, "job": job.pk},
+            )
     return job
+
+
+def __getattr__(name: str) -> Any:
+    """``nodes.netboot.rinstall_job``, the body's old address (rows queued before it moved
+    to :mod:`nodes.tasks`), still names it."""
+    if name == "rinstall_job":
+        from nodes.tasks import rinstall_job
+
+        return rinstall_job
+    raise AttributeError(name)

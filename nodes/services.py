@@ -9,8 +9,8 @@ first and nothing is written if there is one.
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import dataclasses
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +26,7 @@ from images.models import OsImage
 from nodes import attributes, noderange
 from nodes.attributes import ATTRS, READ_ONLY, AttributeProblem
 from nodes.models import Group, Node, NodeEvent, NodeGroup, sort_key
+from nodes.verbs import BOOTDEV_VERBS, POWER_ALIASES, POWER_VERBS
 from snportal import audit, jobs
 from snportal.defs import ApplyReport, DefError
 from snportal.lib import secrets
@@ -35,10 +36,6 @@ CREATE, REPLACE, UPDATE, MERGE = "create", "replace", "update", "merge"
 # What a bmcpassword of secrets.MASK parses to: "keep the stored password".
 KEEP_SECRET: Any = object()
 _MODES = (CREATE, REPLACE, UPDATE, MERGE)
-POWER_VERBS = ("on", "off", "softoff", "reset", "boot", "cycle", "stat", "state")
-# Other words xCAT users type for a verb: ``rpower node status`` reads the power state.
-POWER_ALIASES = {"status": "stat"}
-BOOTDEV_VERBS = ("net", "hd", "default", "stat")
 _BATCH = 2000
 
 
@@ -723,7 +720,17 @@ def add_events(
     )
 
 
-def _job_spec(command: str, verb: str, names: Sequence[str], actor: audit.Actor) -> dict:
+def submit_power(
+    command: str,
+    names: Sequence[str],
+    verb: str,
+    *,
+    actor: audit.Actor,
+    foreground: bool = False,
+) -> Job:
+    """An rpower/rsetboot job (body ``nodes.tasks.<command>_job``): queued for the workers
+    after commit, its request audited (web); or run now (``foreground``, the CLI): the
+    management node's nodes here, those behind a service node on its cluster (waited for)."""
     allowed = POWER_VERBS if command == "rpower" else BOOTDEV_VERBS
     if command == "rpower":
         verb = POWER_ALIASES.get(verb, verb)
@@ -731,52 +738,44 @@ def _job_spec(command: str, verb: str, names: Sequence[str], actor: audit.Actor)
         raise DefError(f"{command}: unknown action {verb!r}; use one of {', '.join(allowed)}")
     if not names:
         raise DefError(f"{command}: no nodes selected")
-    return {
-        "kind": command,
-        "func": f"nodes.tasks.{command}_job",
-        "target": f"{noderange.compress(names)} {verb}",
-        "params": {"verb": verb, "nodes": list(names), "actor": dataclasses.asdict(actor)},
-    }
-
-
-def request_power(
-    command: str, names: Sequence[str], verb: str, *, user: Any, actor: audit.Actor
-) -> Job:
-    """Queue an rpower/rsetboot job for the workers (submitted after commit)."""
-    spec = _job_spec(command, verb, names, actor)
-    with transaction.atomic():
-        job = jobs.enqueue(
-            spec["kind"],
-            spec["func"],
-            target=spec["target"],
-            params=spec["params"],
-            user=user,
-            actor=actor,
-            nodes=names,
+    # The foreground runs after the job row is committed (its service nodes' parts read it).
+    with transaction.atomic() if not foreground else contextlib.nullcontext():
+        job = jobs.submit(
+            command,
+            f"nodes.tasks.{command}_job",
+            names,
+            {"verb": verb},
+            actor,
+            foreground,
+            label=f"{noderange.compress(names)} {verb}",
+            closing=jobs.Closing(
+                f"node.{command}",
+                "node",
+                noderange.compress(names),
+                after={"verb": verb, "nodes": len(names)},
+                summary=f"{command} {verb}: {{ok}} ok, {{failed}} failed",
+            ),
         )
-        # The request itself (with the client's address); the job adds the outcome.
-        audit.record(
-            f"node.{command}.request",
-            actor=actor,
-            obj=job,
-            object_type="job",
-            object_name=job.target,
-            after={"verb": verb, "nodes": len(names), "job": job.pk},
-        )
+        if not foreground:
+            # The request itself (with the client's address); the job adds the outcome.
+            audit.record(
+                f"node.{command}.request",
+                actor=actor,
+                obj=job,
+                object_type="job",
+                object_name=job.target,
+                after={"verb": verb, "nodes": len(names), "job": job.pk},
+            )
         return job
 
 
+def request_power(
+    command: str, names: Sequence[str], verb: str, *, user: Any = None, actor: audit.Actor
+) -> Job:
+    """Queue an rpower/rsetboot job for the workers (submitted after commit)."""
+    return submit_power(command, names, verb, actor=actor)
+
+
 def run_power(command: str, names: Sequence[str], verb: str, *, actor: audit.Actor) -> Job:
-    """Run an rpower/rsetboot job now (the CLI), recorded like a queued one: the
-    management node's nodes here, those behind a service node on its cluster (waited for)."""
-    spec = _job_spec(command, verb, names, actor)
-    job = Job(
-        kind=spec["kind"],
-        func=spec["func"],
-        target=spec["target"][:500],
-        params=spec["params"],
-        requested_by_id=actor.user_id,
-        requested_by_name=actor.username,
-    )
-    jobs.route(job, names)
-    return jobs.run_routed_here(job)
+    """Run an rpower/rsetboot job now (the CLI), recorded like a queued one."""
+    return submit_power(command, names, verb, actor=actor, foreground=True)

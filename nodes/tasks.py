@@ -1,10 +1,12 @@
-"""Job bodies for bulk power and boot-device actions (rpower, rsetboot).
+"""Job bodies of the node verbs: rpower, rsetboot, rinstall/rnetboot.
 
 The same body runs in a django-q2 worker (web actions) and in the foreground (the CLI
-verbs), so a result looks the same wherever it was asked for: per-node results on the
-job, the power state cached on each node with its time, one timeline event per node and
-one audit row for the whole action. Concurrency, deadlines and the dead-BMC sweep come
-from :mod:`nodes.power.ipmi`, so unreachable BMCs cost one timeout, not one per node.
+verbs), so a result looks the same wherever it was asked for. A body does the work and
+returns each node's :class:`Result`; the job runner (:mod:`snportal.jobs`) stores them,
+writes their ``node: value`` lines, the summary and the one closing audit row. The body
+keeps what is the node's own: the power state cached with its time and one timeline event
+per node. Concurrency, deadlines and the dead-BMC sweep come from :mod:`nodes.power.ipmi`,
+so unreachable BMCs cost one timeout, not one per node.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from collections import defaultdict
 
 from django.utils import timezone
 
-from nodes import boot_tokens, noderange, services
+from nodes import boot_tokens, netboot, services
 from nodes.models import Node
 from nodes.power import ipmi
 from nodes.power.base import Result
-from snportal import audit, events
+from snportal import events
 from snportal.jobs import JobContext
 from snportal.lib.secrets import DecryptionError
 
@@ -29,12 +31,12 @@ ARMING_VERBS = ("on", "boot", "reset")
 _POWER_AFTER = {"on": "on", "off": "off", "on reset": "on", "off on": "on", "reset": "on"}
 
 
-def rpower_job(ctx: JobContext) -> str:
+def rpower_job(ctx: JobContext) -> dict[str, Result]:
     """rpower <nodes> <verb>: power state changes and reads."""
     return _run(ctx, "rpower")
 
 
-def rsetboot_job(ctx: JobContext) -> str:
+def rsetboot_job(ctx: JobContext) -> dict[str, Result]:
     """rsetboot <nodes> <verb>: next boot device changes and reads."""
     return _run(ctx, "rsetboot")
 
@@ -61,10 +63,10 @@ def bmc_targets(names: list[str]) -> tuple[list[ipmi.BmcTarget], dict[str, Resul
     return targets, failed, list(nodes.values())
 
 
-def _run(ctx: JobContext, command: str) -> str:
+def _run(ctx: JobContext, command: str) -> dict[str, Result]:
     verb = ctx.params["verb"]
     names: list[str] = ctx.params["nodes"]
-    actor = audit.Actor(**ctx.params["actor"])
+    actor = ctx.actor
     ctx.check_cancel()
     ctx.progress(5, f"{command} {verb}: {len(names)} node(s)")
     targets, results, nodes = bmc_targets(names)
@@ -73,14 +75,6 @@ def _run(ctx: JobContext, command: str) -> str:
         boot_tokens.arm([t.name for t in targets])
     results.update(drive(targets, verb))
     now = timezone.now()
-
-    ctx.set_results(
-        {
-            name: {"ok": True, "value": r.value} if r.ok else {"ok": False, "error": r.error}
-            for name, r in ((n, results[n]) for n in names)
-        }
-    )
-    ctx.log("\n".join(f"{n}: {_line(results[n])}" for n in names))
     if command == "rpower":
         by_state: dict[str, list[str]] = defaultdict(list)
         for name in names:
@@ -105,19 +99,53 @@ def _run(ctx: JobContext, command: str) -> str:
             data,
             user_id=actor.user_id,
         )
+    return {n: results[n] for n in names}
 
-    failed = [n for n in names if not results[n].ok]
-    summary = f"{command} {verb}: {len(names) - len(failed)} ok, {len(failed)} failed"
-    audit.record(
-        f"node.{command}",
-        actor=actor,
-        object_type="node",
-        object_name=noderange.compress(names),
-        after={"verb": verb, "nodes": len(names), "job": ctx.pk},
-        outcome="failure" if failed else "success",
-        message=summary + (f" ({noderange.compress(failed)})" if failed else ""),
+
+def rinstall_job(ctx: JobContext) -> dict[str, Result]:
+    """rinstall/rnetboot: nodeset, next boot from the network, power boot (on or reset)."""
+    names: list[str] = ctx.params["nodes"]
+    actor = ctx.actor
+    target = ctx.params.get("target") or ""
+    ctx.progress(5, f"nodeset {target or '(keep)'}")
+    if target:
+        results = netboot.nodeset(names, target, actor=actor)
+    else:
+        results = {n: Result(True, value="netboot") for n in names}
+    ready = [n for n in names if results[n].ok]
+    ctx.check_cancel()
+    ctx.progress(30, "next boot device: network")
+    bmcs, refused, _ = bmc_targets(ready)
+    results.update(refused)
+    boot = ipmi.rsetboot(bmcs, "net")
+    ctx.check_cancel()
+    powered = [t for t in bmcs if boot[t.name].ok]
+    for t in bmcs:
+        if not boot[t.name].ok:
+            results[t.name] = Result(False, error=f"rsetboot net: {boot[t.name].error}")
+    ctx.progress(60, "power boot")
+    # Open the boot attempt before the power button: a fast node asks for its script soon.
+    boot_tokens.arm([t.name for t in powered])
+    power = ipmi.rpower(powered, "boot")
+    now = timezone.now()
+    started = [t.name for t in powered if power[t.name].ok]
+    for t in powered:
+        r = power[t.name]
+        results[t.name] = (
+            Result(True, value=f"{r.value}: powering-on")
+            if r.ok
+            else Result(False, error=f"rpower boot: {r.error}")
+        )
+    started_nodes = list(Node.objects.filter(name__in=started))
+    for node in started_nodes:
+        events.node_changed(node.name, status=Node.Status.POWERING_ON, prev=node.status)
+    Node.objects.filter(name__in=started).update(
+        status=Node.Status.POWERING_ON, statustime=now, statusdetail="", power="on", powertime=now
     )
-    return summary
+    services.add_events(
+        started_nodes, "status", "powering-on (rinstall)", {"job": ctx.pk}, user_id=actor.user_id
+    )
+    return {n: results[n] for n in names}
 
 
 def _line(r: Result) -> str:

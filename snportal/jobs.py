@@ -1,34 +1,63 @@
-"""Jobs: the record the UI shows, and the wrapper that runs a job body in a worker.
+"""Jobs: the one door from a verb to a job to per-node results.
 
-A view or command calls :func:`enqueue` inside its transaction; the django-q2 task is queued
-only after commit (a worker must never see a job row that might still roll back). The worker
-runs :func:`run_job`, which claims the row race-free, gives the body a :class:`JobContext`
-(log lines, progress, per-target results, cancel checks) and records the outcome, including
-the traceback of a crash.
+:func:`submit` is the only way a job is made. A view calls it inside its transaction and
+the job is queued only after commit (a worker must never see a job row that might still
+roll back); a CLI verb calls it with ``foreground=True`` and the job runs in this process,
+its log streamed to the terminal, recorded exactly as a queued one. With ``targets`` (node
+names) the job is routed: one part per cluster serving some of the nodes
+(docs/hierarchy.md), the management node's part run here in the foreground, the others
+waited for.
+
+The runner (:func:`run_job`, :func:`run_part`) claims the row race-free, gives the body a
+:class:`JobContext` and records the outcome. A body over nodes returns its per-node
+results (``{name: Result}``); the runner, and only the runner, stores them, writes their
+``node: value`` lines, the summary, and the job's one closing audit row (:class:`Closing`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import os
 import socket
+import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F, Value
-from django.db.models.functions import Concat
+from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
 from snportal import audit, events
 from snportal.models import Job
 
+#: How often a foreground run prints the new part of its log.
+STREAM_POLL_SECONDS = 0.3
+
 
 class JobCancelled(Exception):
     """Raised by :meth:`JobContext.check_cancel` so a body stops where it is."""
+
+
+@dataclass(frozen=True)
+class Closing:
+    """The job's one closing audit row, written by the runner when the job finishes.
+
+    ``summary`` (jobs over nodes) is formatted with the counts of the results:
+    ``"rpower on: {ok} ok, {failed} failed"``; it is also the job's phase when it succeeds.
+    """
+
+    verb: str
+    object_type: str
+    object_name: str
+    object_id: str = ""
+    after: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
 
 
 class JobContext:
@@ -38,6 +67,14 @@ class JobContext:
         self.job = job
         self.pk = job.pk
         self.params = job.params
+
+    @property
+    def actor(self) -> audit.Actor:
+        """Who asked for the job (with the request's address when it came from the web)."""
+        given = self.params.get("actor")
+        if given:
+            return audit.Actor(**given)
+        return audit.Actor(self.job.requested_by_id, self.job.requested_by_name or "system")
 
     def log(self, line: str) -> None:
         """Append a line to the job's log (visible on the job page as it grows)."""
@@ -64,51 +101,122 @@ class JobContext:
             raise JobCancelled()
 
 
-def enqueue(
-    kind: str,
-    func: str,
-    *,
-    target: str = "",
-    params: dict[str, Any] | None = None,
-    user: Any = None,
-    actor: audit.Actor | None = None,
-    cluster: str | None = None,
-    nodes: Sequence[str] | None = None,
-) -> Job:
-    """Create a queued job and hand it to the workers after the transaction commits.
+# --- The one door ----------------------------------------------------------------------------
 
-    With ``nodes`` the job is routed (:func:`route`): one part per cluster serving some
-    of the nodes, the body run once per part with ``params["nodes"]`` = that part's nodes.
+
+def submit(
+    kind: str,
+    body: str,
+    targets: Sequence[str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    actor: audit.Actor | None = None,
+    foreground: bool = False,
+    cluster: str | None = None,
+    *,
+    queue: bool = True,
+    label: str = "",
+    closing: Closing | None = None,
+    reserve: Callable[[Job], None] | None = None,
+    stream: Callable[[str], None] | None = None,
+) -> Job:
+    """Make a job: queued after commit, or (``foreground``) run here now; the job.
+
+    ``body`` is the dotted path of the job body (``<app>.tasks.<name>``). ``targets`` routes
+    the job over those node names (one part per cluster, ``params["nodes"]`` = the part's
+    nodes); without it the job runs once, on ``cluster``'s queue (default: this one).
+    ``reserve(job)`` runs in the transaction that makes the job (a build lock): raising
+    there makes no job. ``stream`` receives the log as it grows (foreground, unrouted).
+    ``queue=False`` makes the job and leaves it to the caller, who runs it with
+    :func:`run_here` (a command that first prints the job's number) or :func:`run_job`.
     """
-    username = user.get_username() if user is not None and user.is_authenticated else ""
-    if not username and actor is not None:
-        username = actor.username
+    actor = actor or audit.current_actor() or audit.Actor(None, "system")
+    values: dict[str, Any] = {**(params or {}), "actor": dataclasses.asdict(actor)}
+    if closing is not None:
+        values["closing"] = dataclasses.asdict(closing)
     job = Job(
         kind=kind,
-        target=target[:500],
-        func=func,
-        params=params or {},
-        requested_by=user if user is not None and user.is_authenticated else None,
-        requested_by_name=username,
+        target=label[:500],
+        func=body,
+        params=values,
+        requested_by_id=actor.user_id,
+        requested_by_name=actor.username,
     )
-    if nodes is None:
-        job.save()
-        transaction.on_commit(lambda: _submit(job.pk, cluster))
-    else:
-        route(job, nodes)
-        if job.parts:
-            transaction.on_commit(lambda: submit_parts(job.pk))
+    with transaction.atomic():
+        if targets is None:
+            job.save()
+        else:
+            route(job, targets)
+        if reserve is not None:
+            reserve(job)
+        if queue and not foreground:
+            if targets is None:
+                transaction.on_commit(lambda: _queue(job.pk, cluster))
+            elif job.parts:
+                transaction.on_commit(lambda: submit_parts(job.pk))
     events.job_changed(job.pk, status=job.status, kind=kind, target=job.target, progress=0)
-    return job
+    return run_here(job, stream) if foreground else job
 
 
-def _submit(job_pk: int, cluster: str | None) -> None:
+def _queue(job_pk: int, cluster: str | None) -> None:
     from django_q.tasks import async_task
 
     options: dict[str, Any] = {"task_name": f"job-{job_pk}"}
     if cluster:
         options["cluster"] = cluster
     async_task("snportal.jobs.run_job", job_pk, q_options=options)
+
+
+def run_here(job: Job, stream: Callable[[str], None] | None = None) -> Job:
+    """Run a job just made in this process (the CLI's foreground); the finished job.
+
+    A routed job queues its service nodes' parts, runs the management node's part here
+    and waits for the others. With ``stream``, the body runs in a thread while this one
+    hands the log to ``stream`` as it grows (what the terminal shows is what the job page
+    shows); Ctrl-C asks the job to cancel and waits for it to stop.
+    """
+    if job.parts or job.is_finished:
+        return run_routed_here(job) if job.parts else job
+    if stream is None:
+        run_job(job.pk)
+        job.refresh_from_db()
+        return job
+    worker = threading.Thread(target=_run_closing, args=(job.pk,), name=f"job-{job.pk}")
+    worker.start()
+    shown = 0
+    try:
+        while worker.is_alive():
+            worker.join(STREAM_POLL_SECONDS)
+            shown = _stream_new(job.pk, shown, stream)
+    except KeyboardInterrupt:
+        stream(f"cancelling job #{job.pk} …\n")
+        cancel(job)
+        worker.join()
+    _stream_new(job.pk, shown, stream)
+    job.refresh_from_db()
+    return job
+
+
+def _run_closing(job_pk: int) -> None:
+    try:
+        run_job(job_pk)
+    finally:
+        connections.close_all()
+
+
+def _stream_new(job_pk: int, shown: int, stream: Callable[[str], None]) -> int:
+    """Hand the part of the log not streamed yet to ``stream``; fetch only that part."""
+    new = (
+        Job.objects.filter(pk=job_pk)
+        .annotate(tail=Substr("log", shown + 1))
+        .values_list("tail", flat=True)
+        .first()
+    ) or ""
+    if new:
+        stream(new)
+    return shown + len(new)
+
+
+# --- The runner ------------------------------------------------------------------------------
 
 
 def run_job(job_pk: int) -> str:
@@ -130,32 +238,79 @@ def run_job(job_pk: int) -> str:
     if not claimed:
         return "not queued (cancelled or already claimed)"
     events.job_changed(job_pk, status=Job.Status.RUNNING)
-    job = Job.objects.get(pk=job_pk)
-    ctx = JobContext(job)
-    token = audit.set_actor(audit.Actor(job.requested_by_id, job.requested_by_name or "system"))
-    try:
-        body = _import(job.func)
-        summary = body(ctx) or ""
-    except JobCancelled:
-        _finish(job_pk, Job.Status.CANCELLED, "cancelled by request")
+    ctx = JobContext(Job.objects.get(pk=job_pk))
+    summary, error = _run_body(ctx, ctx.params.get("nodes"))
+    if error == CANCELLED:
+        _finish(job_pk, Job.Status.CANCELLED, error)
         return "cancelled"
-    except Exception as exc:  # the job page must show any crash, whatever it is
-        ctx.log(traceback.format_exc())
-        _finish(job_pk, Job.Status.FAILED, f"{type(exc).__name__}: {exc}")
+    if error:
+        _finish(job_pk, Job.Status.FAILED, error)
         return "failed"
-    finally:
-        audit.reset_actor(token)
-    failed = [n for n, r in Job.objects.get(pk=job_pk).results.items() if not r.get("ok")]
+    results = Job.objects.get(pk=job_pk).results
+    failed = [n for n, r in results.items() if not r.get("ok")]
+    summary = _summary(ctx.job, results) or summary
     if failed:
         _finish(
-            job_pk, Job.Status.FAILED, f"{len(failed)} target(s) failed: {', '.join(failed[:20])}"
+            job_pk,
+            Job.Status.FAILED,
+            f"{len(failed)} target(s) failed: {', '.join(failed[:20])}",
+            summary=summary,
         )
         return "failed"
-    _finish(job_pk, Job.Status.SUCCEEDED, "", summary=str(summary))
+    _finish(job_pk, Job.Status.SUCCEEDED, "", summary=summary)
     return "succeeded"
 
 
+CANCELLED = "cancelled by request"
+
+
+def _run_body(ctx: JobContext, names: Sequence[str] | None) -> tuple[str, str]:
+    """Run the job's body as the job's actor; (summary, error). Per-node results the body
+    returns are stored here, with their ``node: value`` lines, once."""
+    token = audit.set_actor(ctx.actor)
+    try:
+        returned = _import(ctx.job.func)(ctx)
+    except JobCancelled:
+        return "", CANCELLED
+    except Exception as exc:  # the job page must show any crash, whatever it is
+        ctx.log(traceback.format_exc())
+        return "", f"{type(exc).__name__}: {exc}"
+    finally:
+        audit.reset_actor(token)
+    if isinstance(returned, Mapping):
+        return _record_results(ctx, returned, names), ""
+    return str(returned or ""), ""
+
+
+def _record_results(
+    ctx: JobContext, returned: Mapping[str, Any], names: Sequence[str] | None
+) -> str:
+    """Store a body's ``{name: Result}``, log its ``node: value`` lines; the part's summary."""
+    order = list(names) if names else list(returned)
+    stored: dict[str, dict[str, Any]] = {}
+    lines = []
+    for name in order:
+        r = returned.get(name)
+        ok, value, error = (r.ok, r.value, r.error) if r is not None else (False, "", "no result")
+        stored[name] = {"ok": True, "value": value} if ok else {"ok": False, "error": error}
+        lines.append(f"{name}: {value if ok else 'Error: ' + error}")
+    ctx.set_results(stored)
+    if lines:
+        ctx.log("\n".join(lines))
+    return _summary(ctx.job, stored)
+
+
+def _summary(job: Job, results: Mapping[str, Mapping[str, Any]]) -> str:
+    """The closing summary template filled with the results' counts ("" without one)."""
+    template = (job.params.get("closing") or {}).get("summary", "")
+    if not template or not results:
+        return ""
+    failed = sum(1 for r in results.values() if not r.get("ok"))
+    return template.format(ok=len(results) - failed, failed=failed)
+
+
 def _finish(job_pk: int, status: str, error: str, summary: str = "") -> None:
+    """Record the outcome (only of a running job) and write its one closing audit row."""
     fields: dict[str, Any] = {"status": status, "finished": timezone.now(), "error": error}
     if status == Job.Status.SUCCEEDED:
         fields["progress"] = 100
@@ -163,6 +318,35 @@ def _finish(job_pk: int, status: str, error: str, summary: str = "") -> None:
             fields["phase"] = summary[:120]
     if Job.objects.filter(pk=job_pk, status=Job.Status.RUNNING).update(**fields):
         events.job_changed(job_pk, **{k: v for k, v in fields.items() if k != "finished"})
+        _close(Job.objects.get(pk=job_pk), summary)
+
+
+def _close(job: Job, summary: str) -> None:
+    """The job's closing audit row, if it asked for one (:class:`Closing`)."""
+    spec = job.params.get("closing")
+    if not spec:
+        return
+    failed = sorted(n for n, r in job.results.items() if not r.get("ok"))
+    if spec.get("summary"):
+        message = summary or job.error
+        if failed:
+            shown = ",".join(failed[:20]) + (",…" if len(failed) > 20 else "")
+            message += f" ({shown})"
+    elif job.status == Job.Status.SUCCEEDED:
+        message = f"job #{job.pk}: {summary}"
+    else:
+        message = f"job #{job.pk} {job.status}: {job.error}"
+    event = audit.build(
+        spec["verb"],
+        actor=JobContext(job).actor,
+        object_type=spec["object_type"],
+        object_name=spec["object_name"],
+        after={**spec.get("after", {}), "job": job.pk},
+        outcome="success" if job.status == Job.Status.SUCCEEDED else "failure",
+        message=message,
+    )
+    event.object_id = str(spec.get("object_id") or "")[:64]
+    event.save()
 
 
 def _import(dotted: str) -> Callable[[JobContext], Any]:
@@ -298,20 +482,9 @@ def run_part(job_pk: int, part: str) -> str:
     if not _claim_part(job_pk, part):
         return "part not queued (cancelled, moved or already claimed)"
     events.job_changed(job_pk, status=Job.Status.RUNNING)
-    job = Job.objects.get(pk=job_pk)
-    ctx = PartContext(job, part)
+    ctx = PartContext(Job.objects.get(pk=job_pk), part)
     names = ctx.params["nodes"]
-    token = audit.set_actor(audit.Actor(job.requested_by_id, job.requested_by_name or "system"))
-    summary, error = "", ""
-    try:
-        summary = str(_import(job.func)(ctx) or "")
-    except JobCancelled:
-        error = "cancelled by request"
-    except Exception as exc:  # the job page must show any crash, whatever it is
-        ctx.log(traceback.format_exc())
-        error = f"{type(exc).__name__}: {exc}"
-    finally:
-        audit.reset_actor(token)
+    summary, error = _run_body(ctx, names)
     if error:
         have = set(Job.objects.get(pk=job_pk).results)
         merge_results(
@@ -353,8 +526,8 @@ def _finish_routed(job_pk: int) -> str:
     """The last part's duty: the job's outcome from all parts' results."""
     job = Job.objects.get(pk=job_pk)
     parts = job.parts.values()
-    if job.cancel_requested and any(p.get("error") == "cancelled by request" for p in parts):
-        _finish(job_pk, Job.Status.CANCELLED, "cancelled by request")
+    if job.cancel_requested and any(p.get("error") == CANCELLED for p in parts):
+        _finish(job_pk, Job.Status.CANCELLED, CANCELLED)
         return "cancelled"
     failed = [n for n, r in job.results.items() if not r.get("ok")]
     crashed = [p["error"] for p in parts if p.get("error")]
@@ -364,10 +537,11 @@ def _finish_routed(job_pk: int) -> str:
             if crashed and len(crashed) == len(job.parts) and len(crashed) == 1
             else f"{len(failed)} target(s) failed: {', '.join(sorted(failed)[:20])}"
         )
-        _finish(job_pk, Job.Status.FAILED, message)
+        _finish(job_pk, Job.Status.FAILED, message, summary=_summary(job, job.results))
         return "failed"
     summaries = [p.get("summary", "") for p in parts if p.get("summary")]
-    _finish(job_pk, Job.Status.SUCCEEDED, "", summary="; ".join(summaries))
+    summary = _summary(job, job.results) or "; ".join(summaries)
+    _finish(job_pk, Job.Status.SUCCEEDED, "", summary=summary)
     return "succeeded"
 
 
@@ -471,8 +645,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def check_workers(ctx: JobContext) -> str:
-    """A job body that proves the workers run jobs: reports where it ran."""
-    ctx.progress(50, "answering")
-    ctx.log(f"worker {socket.gethostname()} pid {os.getpid()} ran job #{ctx.pk}")
-    return "workers are running"
+def __getattr__(name: str) -> Any:
+    """``snportal.jobs.check_workers``, the body's old address, still names it (rows and
+    callers made before the bodies moved to ``<app>/tasks.py``)."""
+    if name == "check_workers":
+        from snportal.tasks import check_workers
+
+        return check_workers
+    raise AttributeError(name)

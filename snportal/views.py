@@ -66,8 +66,11 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @action("snportal.add_job", "workers.check")
 def check_workers(request: HttpRequest) -> HttpResponse:
     with transaction.atomic():
-        job = jobs.enqueue(
-            "check-workers", "snportal.jobs.check_workers", target="workers", user=request.user
+        job = jobs.submit(
+            "check-workers",
+            "snportal.tasks.check_workers",
+            actor=audit.actor_from_request(request),
+            label="workers",
         )
         audit.record("workers.check", request=request, obj=job, object_type="job")
     return redirect("snportal:job_detail", pk=job.pk)

@@ -30,7 +30,7 @@ def test_a_job_over_nodes_is_queued_per_cluster(django_capture_on_commit_callbac
     make_node("c1", servicenode="sn01")
     make_node("m1")
     with django_capture_on_commit_callbacks(execute=True):
-        job = jobs.enqueue("t", "hierarchy.tests.test_parts.report_body", nodes=["c1", "m1"])
+        job = jobs.submit("t", "hierarchy.tests.test_parts.report_body", ["c1", "m1"])
     assert job.parts == {
         "sn01": {"nodes": ["c1"], "state": "queued"},
         "snportal": {"nodes": ["m1"], "state": "queued"},
@@ -72,7 +72,7 @@ def test_nodes_of_a_silent_service_node_fail_at_once_and_the_rest_runs(
     make_node("c1", servicenode="sn01")
     make_node("m1")
     with django_capture_on_commit_callbacks(execute=True):
-        job = jobs.enqueue("t", "hierarchy.tests.test_parts.report_body", nodes=["c1", "m1"])
+        job = jobs.submit("t", "hierarchy.tests.test_parts.report_body", ["c1", "m1"])
     assert list(OrmQ.objects.values_list("key", flat=True)) == ["snportal"]
     assert job.results["c1"]["ok"] is False
     assert "service node sn01 has no heartbeat since" in job.results["c1"]["error"]

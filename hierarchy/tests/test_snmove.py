@@ -38,7 +38,7 @@ def test_snmove_makes_the_destination_primary_and_requeues_queued_work(
     make_sn("sn02", address="192.168.79.1/24")
     make_node("c1", servicenode="sn01,sn02")
     with django_capture_on_commit_callbacks(execute=True):
-        job = jobs.enqueue("t", "hierarchy.tests.test_parts.report_body", nodes=["c1"])
+        job = jobs.submit("t", "hierarchy.tests.test_parts.report_body", ["c1"])
     assert list(OrmQ.objects.values_list("key", flat=True)) == ["sn01"]
     with django_capture_on_commit_callbacks(execute=True):
         out, _ = cli("snmove", "c1", "sn02")

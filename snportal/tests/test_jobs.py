@@ -23,11 +23,11 @@ def partial_body(ctx: jobs.JobContext) -> None:
 
 
 @pytest.mark.django_db
-def test_enqueue_submits_only_after_commit(django_capture_on_commit_callbacks) -> None:
+def test_submit_queues_only_after_commit(django_capture_on_commit_callbacks) -> None:
     from django_q.models import OrmQ
 
     with django_capture_on_commit_callbacks() as callbacks:
-        job = jobs.enqueue("check-workers", "snportal.jobs.check_workers")
+        job = jobs.submit("check-workers", "snportal.tasks.check_workers")
     assert job.status == "queued"
     assert not OrmQ.objects.exists()
     for callback in callbacks:

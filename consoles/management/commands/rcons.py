@@ -2,8 +2,9 @@
 
 The terminal goes raw and every key goes to the node, except the escape sequence
 ``Ctrl-e c`` followed by ``.`` (disconnect), ``b`` (send a serial break) or ``?`` (help),
-as with xCAT's conserver client. ``-s`` (spy) watches read-only. The command mints its own
-ticket (it runs with the database, like every verb) and connects like a browser would.
+as with xCAT's conserver client. ``-s`` (spy) watches read-only. The command mints its
+ticket with the console services (it runs with the database, like every verb) and connects
+like a browser would.
 """
 
 from __future__ import annotations
@@ -19,21 +20,22 @@ import tty
 from argparse import ArgumentParser
 from typing import Any
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.contrib.auth import get_user_model
+from django.core.management.base import CommandError
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from consoles import tickets
-from snportal.management.commands._cli import actor, add_user_argument
+from consoles import services, tickets
+from snportal.management.base import PortalCommand
 
 ESCAPE = b"\x05c"  # Ctrl-e c
 HELP = "\r\n[rcons: Ctrl-e c . disconnect, Ctrl-e c b send break, Ctrl-e c ? this help]\r\n"
 CHANNEL = struct.Struct("!H")
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Open a node's serial console in this terminal (exit: Ctrl-e c .)."
+    permission = "consoles.view_console"
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("node")
@@ -42,23 +44,13 @@ class Command(BaseCommand):
             "--server",
             help="console server websocket base (default ws://CONSOLES_BIND:CONSOLES_PORT)",
         )
-        add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        who = actor(options, "consoles.view_console")
-        mode = tickets.VIEW if options["spy"] else tickets.WRITE
-        if mode == tickets.WRITE and options.get("user"):
-            from django.contrib.auth import get_user_model
-
-            user = get_user_model().objects.get(username=options["user"])
-            if not user.has_perm("consoles.write_console"):
-                mode = tickets.VIEW
+        user = get_user_model().objects.filter(pk=self.who.user_id).first()
+        mode = services.mode_for(user, tickets.VIEW if options["spy"] else tickets.WRITE)
         node = options["node"]
-        token = tickets.mint(user_id=who.user_id, username=who.username, nodes=[node], mode=mode)
-        host = settings.CONSOLES_BIND
-        if host in ("0.0.0.0", "::"):  # listening everywhere: reach it on loopback
-            host = "127.0.0.1"
-        base = (options["server"] or f"ws://{host}:{settings.CONSOLES_PORT}").rstrip("/")
+        token = services.mint_for(self.who, [node], mode)
+        base = (options["server"] or services.local_websocket_base()).rstrip("/")
         url = f"{base}/ws/console/{node}?ticket={token}"
         try:
             code = asyncio.run(Session(mode).run(url))

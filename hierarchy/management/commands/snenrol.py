@@ -10,36 +10,26 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
-
 from hierarchy import enrol
-from nodes import services
-from nodes.noderange import NoderangeError
-from snportal.defs import DefError
-from snportal.management.commands._cli import actor, add_user_argument
+from nodes.management.base import NodeCommand
 
 
-class Command(BaseCommand):
+class Command(NodeCommand):
     help = "Arm (allow one enrolment of) or revoke service nodes' credentials. Audited."
+    permission = "hierarchy.enrol_servicenode"
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         group = parser.add_mutually_exclusive_group(required=True)
         group.add_argument("--arm", metavar="NODERANGE", help="allow one enrolment")
         group.add_argument("--revoke", metavar="NODERANGE", help="drop role and token, disarm")
-        add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        who = actor(options, "hierarchy.enrol_servicenode")
-        text = options["arm"] or options["revoke"]
-        try:
-            names = services.resolve(text, allow_files=False)
-            if options["arm"]:
-                done = enrol.arm(names, actor=who)
-                word = "armed (enrols once at its next boot)"
-            else:
-                done = enrol.revoke(names, actor=who)
-                word = "revoked"
-        except (NoderangeError, DefError) as exc:
-            raise CommandError(str(exc)) from None
+        names = self.nodes(options["arm"] or options["revoke"])
+        if options["arm"]:
+            done = enrol.arm(names, actor=self.who)
+            word = "armed (enrols once at its next boot)"
+        else:
+            done = enrol.revoke(names, actor=self.who)
+            word = "revoked"
         for name in done:
             self.stdout.write(f"{name}: {word}")

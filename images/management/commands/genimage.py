@@ -5,18 +5,15 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand
-
-from images.management.commands._build import build
-from snportal.management.commands._cli import add_user_argument
+from images.management.commands._build import BuildCommand
 
 
-class Command(BaseCommand):
+class Command(BuildCommand):
     help = "Build the root filesystem of an osimage (runs as a job, in the foreground)."
+    kind = "genimage"
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("imagename")
-        add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        build(self, options, "genimage")
+        self.build(options["imagename"])

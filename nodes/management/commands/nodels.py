@@ -9,32 +9,30 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from nodes import services
 from nodes.attributes import ATTRS
+from nodes.management.base import NodeCommand
 from nodes.models import Node
-from nodes.noderange import NoderangeError
 
 
-class Command(BaseCommand):
+class Command(NodeCommand):
     help = "List the nodes a noderange selects (all nodes without one)."
+    noderange_nargs = "?"
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("noderange", nargs="?", help="e.g. 'rack1,-node03' or ^/path/file")
+        super().add_arguments(parser)
         parser.add_argument("attrs", nargs="*", help="attributes to print as 'node: value'")
 
     def handle(self, *args: Any, **options: Any) -> None:
         unknown = [a for a in options["attrs"] if a not in ATTRS]
         if unknown:
             raise CommandError(f"unknown attribute(s): {', '.join(unknown)}")
-        try:
-            if options["noderange"]:
-                names = services.resolve(options["noderange"], allow_files=True)
-            else:
-                names = list(Node.objects.order_by("sortkey").values_list("name", flat=True))
-        except NoderangeError as e:
-            raise CommandError(str(e)) from None
+        if options["noderange"]:
+            names = self.nodes(options["noderange"])
+        else:
+            names = list(Node.objects.order_by("sortkey").values_list("name", flat=True))
         names = sorted(names)
         if not options["attrs"]:
             for name in names:

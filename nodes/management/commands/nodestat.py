@@ -5,32 +5,25 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
-
-from nodes import services
+from nodes.management.base import NodeCommand
 from nodes.models import Node
-from nodes.noderange import NoderangeError
+from nodes.power.base import Result
 
 
-class Command(BaseCommand):
+class Command(NodeCommand):
     help = "Show the status nodes last reported (powering-on, netbooting, booted, …)."
+    noderange_nargs = "?"
+    noderange_help = "all nodes when omitted; e.g. 'rack1,-node03' or ^/path/file"
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("noderange", nargs="?", help="all nodes when omitted")
+        super().add_arguments(parser)
         parser.add_argument("-p", "--power", action="store_true", help="add the cached power")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            names = services.resolve(options["noderange"] or "all", allow_files=True)
-        except NoderangeError as e:
-            raise CommandError(str(e)) from None
-        rows = dict(
-            (n, (s, p))
-            for n, s, p in Node.objects.filter(name__in=names).values_list(
-                "name", "status", "power"
-            )
-        )
-        for name in names:
-            status, power = rows[name]
-            line = f"{name}: {status or 'unknown'}"
-            self.stdout.write(line + (f" (power {power or 'unknown'})" if options["power"] else ""))
+        names = self.nodes(options["noderange"] or "all")
+        rows = Node.objects.filter(name__in=names).values_list("name", "status", "power")
+        lines = {}
+        for name, status, power in rows:
+            extra = f" (power {power or 'unknown'})" if options["power"] else ""
+            lines[name] = Result(True, value=f"{status or 'unknown'}{extra}")
+        self.print_results(names, lines)

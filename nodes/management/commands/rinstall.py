@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
+import time
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from nodes import netboot, services
-from nodes.management.commands import _power
-from nodes.noderange import NoderangeError
-from snportal import jobs
-from snportal.defs import DefError
-from snportal.management.commands._cli import actor, add_user_argument
-from snportal.models import Job
+from nodes import netboot
+from nodes.management.base import NodeCommand
+from nodes.models import Node
 
 
-class Command(BaseCommand):
+class Command(NodeCommand):
     help = (
         "Netboot nodes: nodeset osimage=<name> (omit to keep each node's boot state), next "
         "boot device network over IPMI, then power on (or reset if on). Runs in the "
         "foreground as a recorded job; exit 1 if any node fails. --wait waits for booted."
     )
+    permission = "nodes.netboot_node"
+    where = True
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("noderange")
+        super().add_arguments(parser)
         parser.add_argument("target", nargs="?", default="", help="osimage=<imagename>")
         parser.add_argument(
             "--wait",
@@ -33,37 +32,16 @@ class Command(BaseCommand):
             metavar="SECONDS",
             help="then wait up to SECONDS for every node to report booted (or failed)",
         )
-        add_user_argument(parser)
-        _power.add_where_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        who = actor(options, "nodes.netboot_node")
-        try:
-            names = services.resolve(options["noderange"], allow_files=True)
-            if options["target"]:
-                netboot.parse_target(options["target"])
-        except (NoderangeError, DefError) as exc:
-            raise CommandError(str(exc)) from None
-        job = Job(
-            kind="rinstall",
-            func="nodes.netboot.rinstall_job",
-            target=f"{options['noderange']} {options['target']}".strip()[:500],
-            params={"nodes": names, "target": options["target"], "actor": who.__dict__},
-            requested_by_id=who.user_id,
-            requested_by_name=who.username,
-        )
+        names = self.nodes(options["noderange"])
         # Nodes behind a service node: their part runs on its cluster, waited for here.
-        jobs.route(job, names)
-        job = jobs.run_routed_here(job)
-        _power.report(self, names, job, where=options["where"])
+        job = netboot.start_rinstall(names, options["target"], actor=self.who, foreground=True)
+        self.report(names, job, where=options["where"])
         if options["wait"]:
             self._wait(names, options["wait"])
 
     def _wait(self, names: list[str], seconds: int) -> None:
-        import time
-
-        from nodes.models import Node
-
         deadline = time.monotonic() + seconds
         pending = set(names)
         while pending and time.monotonic() < deadline:

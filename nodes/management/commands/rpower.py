@@ -5,21 +5,25 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand
-
-from nodes.management.commands import _power
+from nodes import services
+from nodes.management.base import NodeCommand
 from nodes.services import POWER_ALIASES, POWER_VERBS
-from snportal.management.commands._cli import add_user_argument
 
 
-class Command(BaseCommand):
+class Command(NodeCommand):
     help = "Control or read node power over IPMI (recorded as a job; exit 1 if any node fails)."
+    permission = "nodes.power_node"
+    where = True
+    verb = "rpower"
+    actions: tuple[str, ...] = (*POWER_VERBS, *POWER_ALIASES)
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("noderange")
-        parser.add_argument("action", choices=(*POWER_VERBS, *POWER_ALIASES))
-        add_user_argument(parser)
-        _power.add_where_argument(parser)
+        super().add_arguments(parser)
+        parser.add_argument("action", choices=self.actions)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        _power.run(self, "rpower", options)
+        names = self.nodes(options["noderange"])
+        job = services.submit_power(
+            self.verb, names, options["action"], actor=self.who, foreground=True
+        )
+        self.report(names, job, where=options["where"])
