@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from nodes.models import Node
+
 __all__ = [
     "ATTRS",
     "READ_ONLY",
@@ -219,7 +221,7 @@ ATTRS: dict[str, NodeAttr] = {
         NodeAttr(
             "status",
             "status",
-            _choice("", "powering-on", "netbooting", "booting", "booted", "failed"),
+            _choice(*Node.Status.values),
         ),
         NodeAttr("currstate", "currstate", _text(200)),
         NodeAttr("comments", "comments", _text(10_000)),

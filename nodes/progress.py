@@ -26,20 +26,20 @@ PHASES = [
     ("script", "iPXE script"),
     ("kernel", "kernel"),
     ("initrd", "initrd"),
-    ("netbooting", "netbooting"),
+    (Node.Status.NETBOOTING, "netbooting"),
     ("root", "root image"),
-    ("booting", "booting"),
-    ("booted", "booted"),
+    (Node.Status.BOOTING, "booting"),
+    (Node.Status.BOOTED, "booted"),
 ]
 _MATCH = [
-    ("power", lambda m: m.startswith("powering-on")),
+    ("power", lambda m: m.startswith(Node.Status.POWERING_ON)),
     ("script", lambda m: m.startswith("script served: netboot")),
     ("kernel", lambda m: m == "kernel requested"),
     ("initrd", lambda m: m == "initrd requested"),
-    ("netbooting", lambda m: m == "netbooting"),
+    (Node.Status.NETBOOTING, lambda m: m == Node.Status.NETBOOTING),
     ("root", lambda m: m == "root image requested"),
-    ("booting", lambda m: m == "booting"),
-    ("booted", lambda m: m == "booted"),
+    (Node.Status.BOOTING, lambda m: m == Node.Status.BOOTING),
+    (Node.Status.BOOTED, lambda m: m == Node.Status.BOOTED),
 ]
 SLOW_FACTOR = 3.0
 _ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>c]|\r")
@@ -104,7 +104,7 @@ def progress(
                 row.phases[key] = (time - row.start).total_seconds()
             row.last_message, row.last_time = message, time
         if row.start is not None:
-            end = row.last_time if row.status in ("booted", "failed") else now
+            end = row.last_time if row.status in (Node.Status.BOOTED, Node.Status.FAILED) else now
             row.elapsed = (end - row.start).total_seconds()
         node = nodes[name]
         timeout = settings.BOOT_TIMEOUTS.get(node.status)

@@ -441,7 +441,7 @@ def boot_progress(request: HttpRequest) -> HttpResponse:
         names = names[:PROGRESS_LIMIT]
     rows = progress.progress(names, since)
     for row in rows:
-        if (row.slow or row.stuck or row.status == "failed") and row.last_time:
+        if (row.slow or row.stuck or row.status == Node.Status.FAILED) and row.last_time:
             row.console = progress.console_excerpt(settings.CONSOLES_DIR, row.name, row.last_time)
     context = {
         "rows": rows,
@@ -449,7 +449,7 @@ def boot_progress(request: HttpRequest) -> HttpResponse:
         "job": job,
         "range": expr,
         "error": error,
-        "booted": sum(1 for r in rows if r.status == "booted"),
-        "failed": sum(1 for r in rows if r.status == "failed"),
+        "booted": sum(1 for r in rows if r.status == Node.Status.BOOTED),
+        "failed": sum(1 for r in rows if r.status == Node.Status.FAILED),
     }
     return render(request, "nodes/boot_progress.html", context, status=status)
