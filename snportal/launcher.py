@@ -26,6 +26,7 @@ def manage(*args: str) -> list[str]:
 
 def processes() -> list[tuple[str, list[str]]]:
     """The processes to run, by name, with their commands."""
+    from django.conf import settings
     from django.core.management import get_commands
 
     addr = os.environ.get("SNPORTAL_WEB_ADDR", "127.0.0.1:8000")
@@ -36,13 +37,15 @@ def processes() -> list[tuple[str, list[str]]]:
     commands = get_commands()
     if "runconsoles" in commands:
         procs.append(("consoles", manage("runconsoles")))
-    if "runlab" in commands and os.environ.get("SNPORTAL_LAB", "1") != "0":
+    if settings.LAB and "runlab" in commands:
+        from lab.defaults import GUEST_PORTAL
+
         args = os.environ.get("SNPORTAL_LAB_ARGS", "--nodes 2 --qemu").split()
         if "--hierarchy" in args:
             # The lab's service nodes reach PostgreSQL through their VM's guestfwd, whatever
             # this portal's own DATABASE_URL host (or embedded socket) is; the web process
             # puts this address into the DATABASE_URL it hands out at enrolment.
-            os.environ.setdefault("SNPORTAL_SN_DATABASE_HOST", "10.0.2.100:5432")
+            os.environ.setdefault("SNPORTAL_SN_DATABASE_HOST", f"{GUEST_PORTAL}:5432")
         procs.append(("lab", manage("runlab", *args)))
     return procs
 
@@ -136,6 +139,9 @@ def stop_all(running: dict[str, subprocess.Popen], grace: float = 10.0) -> None:
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "snportal.settings")
+    # make run is the development portal: the lab is on unless SNPORTAL_LAB=0. Every
+    # process inherits it, so each installs the lab app and its boot address (lab.defaults).
+    os.environ.setdefault("SNPORTAL_LAB", "1")
     sys.path.insert(0, str(BASE_DIR))
     import django
 

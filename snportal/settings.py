@@ -6,6 +6,7 @@ fail loudly on bad values. ``DATABASE_URL`` unset means the embedded PostgreSQL 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,7 +29,7 @@ SECRET_KEY = env_str("SECRET_KEY") or installation_key(VAR_DIR, "secret_key")
 if not DEBUG and env_str("SECRET_KEY"):
     require_strong("SECRET_KEY", SECRET_KEY, min_length=50)
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "10.0.2.100"])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_NAME = env_str("SITE_NAME", "snportal")
 
@@ -47,8 +48,12 @@ INSTALLED_APPS = [
     "nodes",
     "consoles",
     "hierarchy",
-    "lab",
 ]
+# The lab (simulated BMCs, qemu nodes: lab/, ``runlab``) is a development tool, installed
+# only when it is on: SNPORTAL_LAB=1 (``make run`` sets it unless told 0), and under pytest
+# (pytest sets PYTEST_VERSION; its subprocesses inherit it). lab.defaults, applied at the
+# end of this module, adds the app and the lab's guest-side portal address.
+LAB = env_bool("SNPORTAL_LAB", "PYTEST_VERSION" in os.environ)
 
 MIDDLEWARE = [
     "snportal.request_limits.RequestSizeLimitMiddleware",  # before anything reads a body
@@ -171,9 +176,10 @@ REQUEST_MAX_BYTES = CSV_MAX_BYTES * 3 // 2 + 256 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES
 
 # --- Boot service (node-facing; docs/boot-protocol.md) ----------------------------------------
-# The portal as nodes reach it (xCAT's xcatmaster). The lab's qemu nodes see it at
-# 10.0.2.100 through a guestfwd; a node's own xcatmaster attribute overrides it.
-BOOT_URL = env_str("SNPORTAL_BOOT_URL", "http://10.0.2.100")
+# The portal as nodes reach it (xCAT's xcatmaster); by default the address the web process
+# serves on (SNPORTAL_WEB_ADDR). With the lab on, the lab's guest-side address
+# (lab.defaults). A node's own xcatmaster attribute overrides it.
+BOOT_URL = env_str("SNPORTAL_BOOT_URL", f"http://{_web_addr}")
 # Seconds a node may stay in a boot state before it is marked failed with the last stage.
 BOOT_TIMEOUTS = {
     "powering-on": env_int("SNPORTAL_TIMEOUT_POWERING_ON", 180, minimum=10),
@@ -197,7 +203,7 @@ BOOT_ACCEL_REDIRECT = env_str("SNPORTAL_BOOT_ACCEL_REDIRECT", "")
 
 # --- Service nodes: enrolment and the agent (docs/hierarchy.md) -------------------------------
 # Where a service node reaches this PostgreSQL ("host" or "host:port"; the port defaults to
-# the portal's own). Lab: 10.0.2.100:5432 through the SN VM's guestfwd. Empty: the portal's
+# the portal's own). The lab sets its guestfwd address (make run). Empty: the portal's
 # own database host, which is right only when that name means the same on the service node.
 SN_DATABASE_HOST = env_str("SNPORTAL_SN_DATABASE_HOST", "")
 # Agent heartbeat period (seconds); routing treats an older heartbeat than the timeout as dead.
@@ -303,3 +309,8 @@ LOGGING = {
         "pgserver": {"level": "WARNING"},
     },
 }
+
+if LAB:
+    from lab import defaults as lab_defaults
+
+    lab_defaults.apply(globals())
