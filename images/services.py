@@ -37,6 +37,7 @@ from images.lists import (
 from images.models import DistroSource, ImageVersion, OsImage, OsImageRevision
 from images.pack import COMPRESSIONS, METHODS, discard_incomplete
 from snportal import audit, jobs
+from snportal.errors import Problem, ValidationProblems
 from snportal.models import Job
 
 # Attributes in xCAT's names, in the order lsdef -l and the forms show them.
@@ -76,19 +77,16 @@ DISTROS: dict[str, dict[str, str]] = {
 }
 
 
-class DefinitionError(ValueError):
+class DefinitionError(ValidationProblems):
     """Attribute problems, keyed by attribute ("" for the definition as a whole)."""
+
+    separator = "; "
 
     def __init__(self, errors: Mapping[str, list[str]], name: str = "") -> None:
         self.errors = dict(errors)
         self.name = name
-        prefix = f"{name}: " if name else ""
         super().__init__(
-            "; ".join(
-                f"{prefix}{attr + ': ' if attr else ''}{msg}"
-                for attr, msgs in self.errors.items()
-                for msg in msgs
-            )
+            [Problem(name, attr, msg) for attr, msgs in self.errors.items() for msg in msgs]
         )
 
 

@@ -29,6 +29,7 @@ from nodes.models import Group, Node, NodeEvent, NodeGroup, sort_key
 from nodes.verbs import BOOTDEV_VERBS, POWER_ALIASES, POWER_VERBS
 from snportal import audit, jobs
 from snportal.defs import ApplyReport, DefError
+from snportal.errors import Problem, ValidationProblems
 from snportal.lib import secrets
 from snportal.models import AuditEvent, Job
 
@@ -39,28 +40,8 @@ _MODES = (CREATE, REPLACE, UPDATE, MERGE)
 _BATCH = 2000
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One reason a change was refused: which object, which attribute, what is wrong."""
-
-    name: str
-    attr: str
-    message: str
-
-    def __str__(self) -> str:
-        return (
-            f"{self.name}: {self.attr}: {self.message}"
-            if self.attr
-            else f"{self.name}: {self.message}"
-        )
-
-
-class NodeDataError(DefError):
+class NodeDataError(DefError, ValidationProblems):
     """Definitions refused; ``problems`` lists every reason (nothing was written)."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 def with_groups(qs: QuerySet[Node]) -> QuerySet[Node]:
