@@ -10,35 +10,34 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_POST
 
 from consoles import capture, services
 from nodes import noderange
 from nodes import services as node_services
 from nodes.models import Node
 from snportal import audit, tickets
-from snportal.actions import require_perm
+from snportal.actions import permission_required
 
 VIEW_PERM = "consoles.view_console"
 # More tiles than this on one wall would make every browser crawl; refine the noderange.
 WALL_LIMIT = 200
 
 
+@permission_required(VIEW_PERM)
 def index(request: HttpRequest) -> HttpResponse:
-    require_perm(request, VIEW_PERM)
     nodes = Node.objects.filter(cons="ipmi").exclude(bmc="").only("name", "status")[:1000]
     return render(request, "consoles/index.html", {"nodes": nodes})
 
 
+@permission_required(VIEW_PERM)
 def console(request: HttpRequest, name: str) -> HttpResponse:
-    require_perm(request, VIEW_PERM)
     node = get_object_or_404(Node, name=name)
     context = {"node": node, "mode": services.mode_for(request.user)}
     return render(request, "consoles/console.html", context)
 
 
+@permission_required(VIEW_PERM)
 def wall(request: HttpRequest) -> HttpResponse:
-    require_perm(request, VIEW_PERM)
     expr = request.GET.get("range", "").strip()
     names: list[str] = []
     error = ""
@@ -63,11 +62,9 @@ def wall(request: HttpRequest) -> HttpResponse:
     return render(request, "consoles/wall.html", context, status=status)
 
 
-@require_POST
+@permission_required(VIEW_PERM, post_only=True, as_json=True)
 def ticket(request: HttpRequest) -> JsonResponse:
     """``{"url": "ws://…?ticket=…", "mode": …}`` for one console or a wall (``range``)."""
-    if not request.user.has_perm(VIEW_PERM):
-        return JsonResponse({"error": "your role may not watch consoles"}, status=403)
     mode = services.mode_for(request.user, request.POST.get("mode", tickets.WRITE))
     base = services.websocket_base(request)
     if node := request.POST.get("node"):
@@ -84,9 +81,9 @@ def ticket(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"url": f"{base}{path}?ticket={token}", "mode": mode, "nodes": names})
 
 
+@permission_required(VIEW_PERM)
 def log(request: HttpRequest, name: str) -> HttpResponse:
     """The node's console log (current file), or 64 KiB from a time (``?at=10:42``)."""
-    require_perm(request, VIEW_PERM)
     node = get_object_or_404(Node, name=name)
     at = request.GET.get("at", "").strip()
     audit.record("console.log", request=request, object_type="node", object_name=node.name,

@@ -7,15 +7,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from hierarchy.models import ServiceNode, SyslogLine
-from snportal.actions import require_perm
+from snportal.actions import permission_required
 
 PAGE_SIZE = 200
 SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 
 
+@permission_required("hierarchy.view_syslogline")
 def syslog(request: HttpRequest, name: str) -> HttpResponse:
     """``/hierarchy/<sn>/syslog/?q=…&program=…``: newest first; every role may read it."""
-    require_perm(request, "hierarchy.view_syslogline")
     sn = get_object_or_404(ServiceNode.objects.select_related("node"), node__name=name)
     text = request.GET.get("q", "").strip()[:200]
     program = request.GET.get("program", "").strip()[:100]

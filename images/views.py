@@ -17,16 +17,11 @@ from images import services
 from images.forms import CopyForm, OsImageForm, PackForm
 from images.models import DistroSource, OsImage, OsImageRevision
 from snportal import audit
-from snportal.actions import action, require_perm
+from snportal.actions import action, permission_required
 from snportal.models import Job
 
 HISTORY_LENGTH = 20
 NODES_SHOWN = 50
-
-
-def _guard(request: HttpRequest, permission: str, verb: str, name: str = "") -> None:
-    """GET shows nothing the role may not use; a POST it may not make is audited as denied."""
-    require_perm(request, permission, verb, name, object_type="osimage")
 
 
 def _image(name: str) -> OsImage:
@@ -74,8 +69,8 @@ def image_detail(request: HttpRequest, name: str) -> HttpResponse:
     return render(request, "images/image_detail.html", context)
 
 
+@permission_required("images.add_osimage", "osimage.create", object_type="osimage")
 def image_create(request: HttpRequest) -> HttpResponse:
-    _guard(request, "images.add_osimage", "osimage.create")
     if request.method == "POST":
         form = OsImageForm(request.POST)
         if form.is_valid():
@@ -92,9 +87,9 @@ def _initial(request: HttpRequest) -> dict[str, str]:
     return services.defaults_for(source, "custom") if source else {}
 
 
+@permission_required("images.change_osimage", "osimage.change", object_type="osimage")
 def image_edit(request: HttpRequest, name: str) -> HttpResponse:
     image = _image(name)
-    _guard(request, "images.change_osimage", "osimage.change", name)
     if request.method == "POST":
         form = OsImageForm(request.POST, instance=image)
         if form.is_valid():
@@ -123,9 +118,9 @@ def _save(
     return redirect("images:detail", name=saved.imagename)
 
 
+@permission_required("images.add_osimage", "osimage.copy", object_type="osimage")
 def image_copy(request: HttpRequest, name: str) -> HttpResponse:
     image = _image(name)
-    _guard(request, "images.add_osimage", "osimage.copy", name)
     form = CopyForm(request.POST or None, initial={"imagename": f"{image.imagename}-custom"})
     if request.method == "POST" and form.is_valid():
         try:

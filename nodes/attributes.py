@@ -11,6 +11,7 @@ Pure module: no database. ``provmethod`` (an osimage name) and uniqueness are ch
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable
@@ -22,18 +23,22 @@ from nodes.models import Node
 __all__ = [
     "ATTRS",
     "READ_ONLY",
-    "RESERVED_NAMES",
+    "KEYWORDS",
     "AttributeProblem",
     "NodeAttr",
     "check_name",
     "parse",
+    "reserved_names",
     "split_bmc",
 ]
 
 DEFAULT_BMC_PORT = 623
-# Node names become URLs (/nodes/<name>/) next to these pages, and ``all`` is the
-# implicit group of every node.
-RESERVED_NAMES = frozenset({"all", "new", "groups", "import", "bulk-edit", "power", "setboot"})
+#: Names that are no page but still cannot be a node or group: ``all`` is the implicit
+#: group of every node.
+KEYWORDS = frozenset({"all"})
+#: URL namespaces whose pages take a node or group name as their first segment
+#: (``/nodes/<name>/``, ``/nodes/groups/<name>/``, ``/consoles/<name>/``, ``/hierarchy/<name>/``).
+NAME_NAMESPACES = ("nodes", "consoles", "hierarchy")
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 _MAC = re.compile(r"[0-9a-f]{2}([:-]?)[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}")
@@ -59,8 +64,39 @@ def check_name(name: str) -> None:
             f"{name!r} is not a valid name: use letters, digits, '.', '_' and '-', "
             "starting with a letter or digit, at most 100 characters",
         )
-    if name in RESERVED_NAMES:
+    if name in reserved_names():
         raise AttributeProblem("name", f"{name!r} is reserved; choose another name")
+
+
+@functools.cache
+def reserved_names() -> frozenset[str]:
+    """:data:`KEYWORDS` and every fixed path segment that sits where a name would in
+    :data:`NAME_NAMESPACES` (``new``, ``bulk-edit``, ``groups``, ``wall``, …).
+
+    Read from the URL patterns themselves: a segment is reserved when a sibling pattern
+    with the same prefix takes a parameter there (``nodes/new/`` beside ``nodes/<name>/``),
+    so a page added next to a name can never shadow a node's or group's page.
+    """
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    routes: list[list[str]] = []
+
+    def collect(patterns: list, prefix: list[str]) -> None:
+        for pattern in patterns:
+            segments = prefix + [s for s in str(pattern.pattern).split("/") if s]
+            if isinstance(pattern, URLResolver):
+                collect(pattern.url_patterns, segments)
+            elif isinstance(pattern, URLPattern):
+                routes.append(segments)
+
+    for top in get_resolver().url_patterns:
+        if isinstance(top, URLResolver) and top.namespace in NAME_NAMESPACES:
+            collect(top.url_patterns, [])
+    named = {(tuple(r[:i]), i) for r in routes for i, s in enumerate(r) if s.startswith("<")}
+    fixed = {
+        s for r in routes for i, s in enumerate(r) if "<" not in s and (tuple(r[:i]), i) in named
+    }
+    return KEYWORDS | fixed
 
 
 def _mac(value: str) -> str:

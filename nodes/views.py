@@ -30,7 +30,7 @@ from nodes.forms import (
 )
 from nodes.models import Group, Node, NodeEvent, UnknownMac
 from snportal import audit
-from snportal.actions import action, require_perm
+from snportal.actions import action, permission_required
 from snportal.defs import DefError
 from snportal.lib import secrets
 from snportal.next_url import safe_next
@@ -46,11 +46,6 @@ POWER_BUTTONS = [
     ("rsetboot", "net", "Next boot: network"),
     ("rsetboot", "hd", "Next boot: disk"),
 ]
-
-
-def _guard(request: HttpRequest, permission: str, verb: str, name: str = "") -> None:
-    """Refuse a page the role may not use; a refused POST also leaves a 'denied' audit row."""
-    require_perm(request, permission, verb, name)
 
 
 def _apply_problems(form: NodeForm, error: services.NodeDataError) -> None:
@@ -137,8 +132,8 @@ def _save(request: HttpRequest, form: NodeForm, name: str, mode: str) -> bool:
     return True
 
 
+@permission_required("nodes.add_node", "node.create")
 def node_create(request: HttpRequest) -> HttpResponse:
-    _guard(request, "nodes.add_node", "node.create")
     form = NodeForm(request.POST or None)
     name = request.POST.get("name", "").strip()
     if request.method == "POST" and _save(request, form, name, services.CREATE):
@@ -146,8 +141,8 @@ def node_create(request: HttpRequest) -> HttpResponse:
     return render(request, "nodes/node_form.html", {"form": form, "node": None})
 
 
+@permission_required("nodes.change_node", "node.update")
 def node_edit(request: HttpRequest, name: str) -> HttpResponse:
-    _guard(request, "nodes.change_node", "node.update", name)
     node = get_object_or_404(
         services.with_groups(Node.objects.select_related("osimage")), name=name
     )
@@ -170,9 +165,9 @@ def node_delete(request: HttpRequest, name: str) -> HttpResponse:
     return redirect("nodes:list")
 
 
+@permission_required("nodes.change_node", "node.update", name_field="noderange")
 def bulk_edit(request: HttpRequest) -> HttpResponse:
     """The browser's chdef: attributes set over a noderange, all nodes or none."""
-    _guard(request, "nodes.change_node", "node.update", request.POST.get("noderange", ""))
     if request.method == "POST":
         form = BulkEditForm(request.POST)
         if form.is_valid():
@@ -202,13 +197,13 @@ def bulk_edit(request: HttpRequest) -> HttpResponse:
     return render(request, "nodes/bulk_edit.html", {"form": form})
 
 
+@permission_required("nodes.add_node", "node.import")
 def csv_import(request: HttpRequest) -> HttpResponse:
     """Upload → preview (per-row errors) → confirm; the confirm writes every row or none.
 
     Between preview and confirm the CSV travels in the page encrypted, so BMC passwords in
     it are never in a form value in clear, nor stored server-side.
     """
-    _guard(request, "nodes.add_node", "node.import")
     actor = audit.actor_from_request(request)
     plan = None
     payload = ""
@@ -328,10 +323,10 @@ def group_create(request: HttpRequest) -> HttpResponse:
     return render(request, "nodes/group_list.html", {"groups": groups, "form": form}, status=400)
 
 
+@permission_required("nodes.change_group", "group.update", methods=("POST",))
 def group_detail(request: HttpRequest, name: str) -> HttpResponse:
     group = get_object_or_404(Group, name=name)
     if request.method == "POST":
-        _guard(request, "nodes.change_group", "group.update", name)
         form = GroupForm(request.POST, editing=True)
         if form.is_valid():
             services.save_groups(

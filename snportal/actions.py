@@ -1,17 +1,19 @@
-"""The shape every state-changing view takes: POST only, permission checked, denial audited.
+"""The one shape every permission check takes: a decorator, a denied audit row, a 403.
 
-Later apps declare their actions with :func:`action` so that the rule is written once:
-a viewer who forges a POST gets 403 and leaves an audit row saying so.
+:func:`permission_required` is the only way a view checks a permission, so the rule is
+written once: a user whose role lacks the permission gets 403, and if they tried a change
+(any method but GET/HEAD/OPTIONS) an audit row with outcome ``denied`` says who, what and
+from where. :func:`action` is its form for state-changing views: POST only as well.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import wraps
 from typing import Any, NoReturn
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_POST
 
 from snportal import audit
@@ -19,31 +21,64 @@ from snportal import audit
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-def action(permission: str, verb: str) -> Callable:
-    """Decorate a view as an action needing ``permission``; ``verb`` names it in the audit."""
+def permission_required(
+    permission: str,
+    verb: str = "",
+    *,
+    post_only: bool = False,
+    methods: Collection[str] | None = None,
+    object_type: str = "",
+    name_field: str = "",
+    as_json: bool = False,
+) -> Callable:
+    """Decorate a view that needs ``permission``.
+
+    ``verb`` names a refused change in the audit (default: the URL's name); ``post_only``
+    answers other methods 405; ``methods`` limits the check to those methods (a page any
+    role may read whose POST changes something); the refused object is the URL's ``name``
+    or ``pk``, or the POST field ``name_field``; ``as_json`` refuses with
+    ``{"error": …}`` for views that scripts call. The wrapped view carries
+    ``permission_required`` (the permission) so tests can list every guarded view.
+    """
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @require_POST
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not request.user.has_perm(permission):
-                deny(request, permission, verb, str(kwargs.get("name") or kwargs.get("pk") or ""))
+            checked = methods is None or request.method in methods
+            if checked and not request.user.has_perm(permission):
+                name = _object_name(request, kwargs, name_field)
+                try:
+                    refuse(request, permission, verb, name, object_type)
+                except PermissionDenied as exc:
+                    if as_json:
+                        return JsonResponse({"error": str(exc)}, status=403)
+                    raise
             return view(request, *args, **kwargs)
 
-        return wrapper
+        wrapper.permission_required = permission  # type: ignore[attr-defined]
+        return require_POST(wrapper) if post_only else wrapper
 
     return decorate
 
 
-def require_perm(
+def action(permission: str, verb: str, **options: Any) -> Callable:
+    """A state-changing view: :func:`permission_required`, POST only."""
+    return permission_required(permission, verb, post_only=True, **options)
+
+
+def _object_name(request: HttpRequest, kwargs: dict[str, Any], field: str) -> str:
+    if field:
+        return str(request.POST.get(field, ""))
+    return str(kwargs.get("name") or kwargs.get("pk") or "")
+
+
+def refuse(
     request: HttpRequest, permission: str, verb: str = "", name: str = "", object_type: str = ""
-) -> None:
-    """403 unless the user holds ``permission``; for pages that GET a form and POST a change
-    (user edit, node edit) a refused POST is audited as ``verb`` like an action's."""
-    if not request.user.has_perm(permission):
-        if request.method in SAFE_METHODS:
-            raise PermissionDenied(f"Your role may not open this page ({permission}).")
-        deny(request, permission, verb, name, object_type)
+) -> NoReturn:
+    """403; a refused change (not a read) is audited first through :func:`deny`."""
+    if request.method in SAFE_METHODS:
+        raise PermissionDenied(f"Your role may not open this page ({permission}).")
+    deny(request, permission, verb, name, object_type)
 
 
 def deny(

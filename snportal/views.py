@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from snportal import audit, jobs, roles, users
-from snportal.actions import action, require_perm
+from snportal.actions import action, permission_required
 from snportal.forms import AuditFilterForm, UserCreateForm, UserEditForm
 from snportal.models import AuditEvent, Job
 
@@ -91,8 +91,8 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@permission_required("auth.change_user")
 def user_list(request: HttpRequest) -> HttpResponse:
-    require_perm(request, "auth.change_user")
     people = get_user_model().objects.order_by("username").prefetch_related("groups")
     rows = [(u, roles.role_of(u)) for u in people]
     return render(request, "snportal/user_list.html", {"rows": rows, "form": UserCreateForm()})
@@ -113,8 +113,8 @@ def user_create(request: HttpRequest) -> HttpResponse:
     return redirect("snportal:user_list")
 
 
+@permission_required("auth.change_user", "user.update", object_type="user")
 def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    require_perm(request, "auth.change_user", "user.update", str(pk), object_type="user")
     person = get_object_or_404(get_user_model(), pk=pk)
     if request.method == "POST":
         form = UserEditForm(request.POST)
