@@ -296,7 +296,7 @@ def save(
         if image is not None and not changed_after:
             return target
         audit.record(
-            verb or ("osimage.change" if image is not None else "osimage.create"),
+            verb or ("image.change" if image is not None else "image.create"),
             actor=actor,
             obj=target,
             before=changed_before if image is not None else None,
@@ -320,7 +320,7 @@ def copy(image: OsImage, newname: str, *, actor: audit.Actor) -> OsImage:
     """The seed's ``lsdef -z | mkdef -z`` customisation step: same attributes, new name."""
     attrs = {**attrs_of(image), "imagename": newname}
     attrs["description"] = attrs["description"] or f"copy of {image.imagename}"
-    return save(None, attrs, actor=actor, verb="osimage.copy")
+    return save(None, attrs, actor=actor, verb="image.copy")
 
 
 def delete(image: OsImage, *, actor: audit.Actor) -> None:
@@ -337,7 +337,7 @@ def delete(image: OsImage, *, actor: audit.Actor) -> None:
         if _build_running(image):
             raise ImageInUse(f"{image.imagename} is being built (job #{image.build_job_id})")
         before = attrs_of(image)
-        audit.record("osimage.delete", actor=actor, obj=image, before=before)
+        audit.record("image.delete", actor=actor, obj=image, before=before)
         directory = image.rootimgdir
         image.delete()
         transaction.on_commit(lambda: remove_tree(directory))
@@ -484,7 +484,6 @@ def start_build(
         actor,
         queue=submit,
         label=image.imagename,
-        closing=jobs.Closing(f"image.{kind}.done", "osimage", str(image), str(image.pk)),
         reserve=reserve,
     )
 

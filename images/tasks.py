@@ -23,7 +23,8 @@ from images.kernel import fetch_debian_kernel, kernel_from_tree
 from images.models import ImageVersion, OsImage
 from images.pack import pack_image, prune_versions
 from images.proc import StepCancelled, StepFailed
-from snportal.jobs import JobCancelled, JobContext
+from snportal.jobs import Closing, JobCancelled, JobContext, closes_with
+from snportal.models import Job
 
 # How often, at most, the log is flushed to the job row and the cancel flag read: a
 # Debian build prints thousands of lines and each flush is one UPDATE.
@@ -116,6 +117,12 @@ def _run(ctx: JobContext, kind: str, step) -> str:
 # --- genimage ------------------------------------------------------------------------------
 
 
+def _closing(job: Job) -> Closing:
+    """``image.genimage.done`` / ``image.packimage.done`` on the image the job built."""
+    return Closing(f"image.{job.kind}.done", "osimage", job.target, str(job.params["image"]))
+
+
+@closes_with(_closing)
 def genimage(ctx: JobContext) -> str:
     """Build a fresh root tree, its kernel and stateless initrd, then swap them in."""
     return _run(ctx, "genimage", _genimage)
@@ -202,6 +209,7 @@ def _swap_in(root: Path, work: Path, job_pk: int) -> None:
 _PACK_PHASES = {"scan": (0, 10), "archive": (10, 80), "checksum": (80, 95), "publish": (95, 99)}
 
 
+@closes_with(_closing)
 def packimage(ctx: JobContext) -> str:
     """Pack the build tree into a new immutable version and make it current."""
     return _run(ctx, "packimage", _packimage)

@@ -118,10 +118,8 @@ def nodeset(names: Sequence[str], target_text: str, *, actor: audit.Actor) -> di
             {"currstate": target.currstate},
             user_id=actor.user_id,
         )
-        # Netbooting a service node arms its one enrolment (hierarchy.enrol).
-        from hierarchy import enrol
-
-        enrol.arm_on_nodeset(ok, target.currstate, actor=actor)
+        # Netbooting a service node arms its one enrolment (hierarchy.enrol's hook).
+        extensions.hooks.nodeset_done(ok, target.currstate, actor=actor)
         failed = [n for n in names if not results[n].ok]
         audit.record(
             "node.nodeset",
@@ -150,10 +148,8 @@ def boot_base(node: Node) -> str:
     if settings.ROLE == "service":
         return settings.BOOT_URL
     if node.xcatmaster or node.servicenode:
-        from hierarchy.routing import xcatmasters
-
         # Explicit, or derived from the primary service node's address (docs/hierarchy.md).
-        master = xcatmasters([node], portal="")[node.name]
+        master = extensions.hooks.xcatmasters([node], portal="")[node.name]
         if master:
             return master if "://" in master else f"http://{master}"
     return settings.BOOT_URL
@@ -232,9 +228,7 @@ def netboot_script(node: Node, image: OsImage, version: ImageVersion, token: str
         serialspeed=node.serialspeed,
         addkcmdline=image.addkcmdline,
     )
-    from hierarchy import enrol
-
-    cmdline += enrol.kernel_arg(node)  # an armed service node's one-time secret
+    cmdline += extensions.hooks.kernel_args(node)  # an armed service node's one-time secret
     return ipxe.netboot_script(
         node=node.name,
         image=image.imagename,
@@ -298,11 +292,9 @@ def artifact_path(
 
 def _artifact_file(version: ImageVersion, filename: str) -> Path:
     """Where the bytes come from: the image store, or on a service node its local cache
-    (filled once from the management node; raises ``hierarchy.cache.CacheError``)."""
+    (filled once from the management node; raises ``extensions.ArtifactUnavailable``)."""
     if settings.ROLE == "service":
-        from hierarchy import cache
-
-        return cache.fetch(version.pk, filename)
+        return extensions.hooks.cached_artifact(version.pk, filename)
     return version.path / filename
 
 
@@ -427,13 +419,6 @@ def start_rinstall(
             actor,
             foreground,
             label=label,
-            closing=jobs.Closing(
-                "node.rinstall",
-                "node",
-                noderange.compress(names),
-                after={"target": target, "nodes": len(names)},
-                summary="rinstall: {ok} powering on, {failed} failed",
-            ),
         )
         if not foreground:
             # The request itself (with the client's address); the job adds the outcome.

@@ -299,12 +299,10 @@ def _keep_xcatmaster_derived(nodes: Sequence[Node], parsed: Mapping[str, Mapping
     """An xcatmaster given equal to the one derived from the node's service node stays
     derived (stored empty): ``lsdef -z`` shows the derived value, and feeding that back
     to ``mkdef -z -f`` must not pin it (docs/hierarchy.md)."""
-    from hierarchy.routing import derived_for
-
     given = [n for n in nodes if n.servicenode and n.xcatmaster and "xcatmaster" in parsed[n.name]]
     if not given:
         return
-    derived = derived_for(n.servicenode for n in given)
+    derived = extensions.hooks.derived_for(n.servicenode for n in given)
     for node in given:
         if node.xcatmaster == derived.get(node.servicenode):
             node.xcatmaster = ""
@@ -729,13 +727,6 @@ def submit_power(
             actor,
             foreground,
             label=f"{noderange.compress(names)} {verb}",
-            closing=jobs.Closing(
-                f"node.{command}",
-                "node",
-                noderange.compress(names),
-                after={"verb": verb, "nodes": len(names)},
-                summary=f"{command} {verb}: {{ok}} ok, {{failed}} failed",
-            ),
         )
         if not foreground:
             # The request itself (with the client's address); the job adds the outcome.

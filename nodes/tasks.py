@@ -15,13 +15,14 @@ from collections import defaultdict
 
 from django.utils import timezone
 
-from nodes import boot_tokens, netboot, services
+from nodes import boot_tokens, netboot, noderange, services
 from nodes.models import Node
 from nodes.power import ipmi
 from nodes.power.base import Result
 from snportal import events
-from snportal.jobs import JobContext
+from snportal.jobs import Closing, JobContext, closes_with
 from snportal.lib.secrets import DecryptionError
+from snportal.models import Job
 
 # What rpower answers → the power state the node is in afterwards (softoff is not waited
 # for, so it tells nothing).
@@ -31,11 +32,36 @@ ARMING_VERBS = ("on", "boot", "reset")
 _POWER_AFTER = {"on": "on", "off": "off", "on reset": "on", "off on": "on", "reset": "on"}
 
 
+def _closing(job: Job) -> Closing:
+    """``node.rpower``/``node.rsetboot`` over the job's nodes: ``rpower on: 2 ok, 0 failed``."""
+    verb, names = job.params["verb"], job.params["nodes"]
+    return Closing(
+        f"node.{job.kind}",
+        "node",
+        noderange.compress(names),
+        after={"verb": verb, "nodes": len(names)},
+        summary=f"{job.kind} {verb}: {{ok}} ok, {{failed}} failed",
+    )
+
+
+def _rinstall_closing(job: Job) -> Closing:
+    names = job.params["nodes"]
+    return Closing(
+        "node.rinstall",
+        "node",
+        noderange.compress(names),
+        after={"target": job.params.get("target") or "", "nodes": len(names)},
+        summary="rinstall: {ok} powering on, {failed} failed",
+    )
+
+
+@closes_with(_closing)
 def rpower_job(ctx: JobContext) -> dict[str, Result]:
     """rpower <nodes> <verb>: power state changes and reads."""
     return _run(ctx, "rpower")
 
 
+@closes_with(_closing)
 def rsetboot_job(ctx: JobContext) -> dict[str, Result]:
     """rsetboot <nodes> <verb>: next boot device changes and reads."""
     return _run(ctx, "rsetboot")
@@ -102,6 +128,7 @@ def _run(ctx: JobContext, command: str) -> dict[str, Result]:
     return {n: results[n] for n in names}
 
 
+@closes_with(_rinstall_closing)
 def rinstall_job(ctx: JobContext) -> dict[str, Result]:
     """rinstall/rnetboot: nodeset, next boot from the network, power boot (on or reset)."""
     names: list[str] = ctx.params["nodes"]

@@ -11,7 +11,8 @@ waited for.
 The runner (:func:`run_job`, :func:`run_part`) claims the row race-free, gives the body a
 :class:`JobContext` and records the outcome. A body over nodes returns its per-node
 results (``{name: Result}``); the runner, and only the runner, stores them, writes their
-``node: value`` lines, the summary, and the job's one closing audit row (:class:`Closing`).
+``node: value`` lines, the summary, and the job's one closing audit row, which the body
+declares with :func:`closes_with`.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ from snportal.models import Job
 STREAM_POLL_SECONDS = 0.3
 
 
+#: A job body: does the work; per-node results (``{name: Result}``) or a summary line.
+Body = Callable[["JobContext"], Any]
+
+
 class JobCancelled(Exception):
     """Raised by :meth:`JobContext.check_cancel` so a body stops where it is."""
 
@@ -60,6 +65,25 @@ class Closing:
     summary: str = ""
 
 
+def closes_with(spec: Callable[[Job], Closing]) -> Callable[[Body], Body]:
+    """Declare a body's closing audit row: ``spec(job)`` when the job has finished."""
+
+    def mark(body: Body) -> Body:
+        body.closing = spec  # type: ignore[attr-defined]
+        return body
+
+    return mark
+
+
+def closing_of(job: Job) -> Closing | None:
+    """The closing row a job's body declared (None: the body writes no closing row)."""
+    try:
+        spec = getattr(_import(job.func), "closing", None)
+    except (ImportError, AttributeError, ValueError):
+        return None
+    return spec(job) if spec is not None else None
+
+
 class JobContext:
     """What a job body may do to its job row. Writes are single UPDATEs, safe to call often."""
 
@@ -70,7 +94,7 @@ class JobContext:
 
     @property
     def actor(self) -> audit.Actor:
-        """Who asked for the job (with the request's address when it came from the web)."""
+        """Who asked for the job; a job over nodes keeps the request's address and agent."""
         given = self.params.get("actor")
         if given:
             return audit.Actor(**given)
@@ -115,7 +139,6 @@ def submit(
     *,
     queue: bool = True,
     label: str = "",
-    closing: Closing | None = None,
     reserve: Callable[[Job], None] | None = None,
     stream: Callable[[str], None] | None = None,
 ) -> Job:
@@ -130,9 +153,9 @@ def submit(
     :func:`run_here` (a command that first prints the job's number) or :func:`run_job`.
     """
     actor = actor or audit.current_actor() or audit.Actor(None, "system")
-    values: dict[str, Any] = {**(params or {}), "actor": dataclasses.asdict(actor)}
-    if closing is not None:
-        values["closing"] = dataclasses.asdict(closing)
+    values: dict[str, Any] = dict(params or {})
+    if targets is not None:
+        values["actor"] = dataclasses.asdict(actor)
     job = Job(
         kind=kind,
         target=label[:500],
@@ -248,7 +271,7 @@ def run_job(job_pk: int) -> str:
         return "failed"
     results = Job.objects.get(pk=job_pk).results
     failed = [n for n, r in results.items() if not r.get("ok")]
-    summary = _summary(ctx.job, results) or summary
+    summary = _summary(closing_of(ctx.job), results) or summary
     if failed:
         _finish(
             job_pk,
@@ -297,12 +320,12 @@ def _record_results(
     ctx.set_results(stored)
     if lines:
         ctx.log("\n".join(lines))
-    return _summary(ctx.job, stored)
+    return _summary(closing_of(ctx.job), stored)
 
 
-def _summary(job: Job, results: Mapping[str, Mapping[str, Any]]) -> str:
+def _summary(closing: Closing | None, results: Mapping[str, Mapping[str, Any]]) -> str:
     """The closing summary template filled with the results' counts ("" without one)."""
-    template = (job.params.get("closing") or {}).get("summary", "")
+    template = closing.summary if closing is not None else ""
     if not template or not results:
         return ""
     failed = sum(1 for r in results.values() if not r.get("ok"))
@@ -323,11 +346,11 @@ def _finish(job_pk: int, status: str, error: str, summary: str = "") -> None:
 
 def _close(job: Job, summary: str) -> None:
     """The job's closing audit row, if it asked for one (:class:`Closing`)."""
-    spec = job.params.get("closing")
-    if not spec:
+    spec = closing_of(job)
+    if spec is None:
         return
     failed = sorted(n for n, r in job.results.items() if not r.get("ok"))
-    if spec.get("summary"):
+    if spec.summary:
         message = summary or job.error
         if failed:
             shown = ",".join(failed[:20]) + (",…" if len(failed) > 20 else "")
@@ -337,19 +360,19 @@ def _close(job: Job, summary: str) -> None:
     else:
         message = f"job #{job.pk} {job.status}: {job.error}"
     event = audit.build(
-        spec["verb"],
+        spec.verb,
         actor=JobContext(job).actor,
-        object_type=spec["object_type"],
-        object_name=spec["object_name"],
-        after={**spec.get("after", {}), "job": job.pk},
+        object_type=spec.object_type,
+        object_name=spec.object_name,
+        after={**spec.after, "job": job.pk},
         outcome="success" if job.status == Job.Status.SUCCEEDED else "failure",
         message=message,
     )
-    event.object_id = str(spec.get("object_id") or "")[:64]
+    event.object_id = spec.object_id[:64]
     event.save()
 
 
-def _import(dotted: str) -> Callable[[JobContext], Any]:
+def _import(dotted: str) -> Body:
     module, _, name = dotted.rpartition(".")
     return getattr(importlib.import_module(module), name)
 
@@ -537,10 +560,10 @@ def _finish_routed(job_pk: int) -> str:
             if crashed and len(crashed) == len(job.parts) and len(crashed) == 1
             else f"{len(failed)} target(s) failed: {', '.join(sorted(failed)[:20])}"
         )
-        _finish(job_pk, Job.Status.FAILED, message, summary=_summary(job, job.results))
+        _finish(job_pk, Job.Status.FAILED, message, summary=_summary(closing_of(job), job.results))
         return "failed"
     summaries = [p.get("summary", "") for p in parts if p.get("summary")]
-    summary = _summary(job, job.results) or "; ".join(summaries)
+    summary = _summary(closing_of(job), job.results) or "; ".join(summaries)
     _finish(job_pk, Job.Status.SUCCEEDED, "", summary=summary)
     return "succeeded"
 

@@ -96,7 +96,7 @@ def test_operator_starts_a_genimage_and_lands_on_its_job_page(
     job = Job.objects.get()
     assert response["Location"] == f"/jobs/{job.pk}/"
     assert (job.kind, job.target, job.requested_by_name) == ("genimage", NAME, "oscar-operator")
-    assert [cb for cb in submitted if cb.__qualname__.startswith("enqueue.")]  # after commit
+    assert [cb for cb in submitted if cb.__qualname__.startswith("submit.")]  # after commit
     assert OsImage.objects.get(pk=image.pk).build_job == job
 
 
@@ -180,7 +180,7 @@ def test_admin_edits_the_postinstall_and_a_revision_and_diff_appear(
     assert response.status_code == 302
     history = admin_web.get(f"/images/{NAME}/history/postinstall/").content.decode()
     assert "-echo one" in history and "+echo two" in history
-    assert AuditEvent.objects.filter(verb="osimage.change", username="alice-admin").exists()
+    assert AuditEvent.objects.filter(verb="image.change", username="alice-admin").exists()
 
 
 def test_a_pkglist_error_is_shown_under_the_field_with_its_line(

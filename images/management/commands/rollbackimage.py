@@ -5,25 +5,26 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
-
 from images import services
 from images.management.commands._build import find_image
-from snportal.management.commands._cli import actor, add_user_argument
+from snportal.management.base import PortalCommand
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Make an older packed version of an osimage current again (without VERSION: list)."
+    permission = "images.build_osimage"
+    errors = (services.BuildError,)
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("imagename")
         parser.add_argument("version", nargs="?")
-        add_user_argument(parser)
+
+    def required_permission(self, options: dict[str, Any]) -> str | None:
+        return self.permission if options["version"] else None  # listing only reads
 
     def handle(self, *args: Any, **options: Any) -> None:
         image = find_image(options["imagename"])
         if not options["version"]:
-            actor(options)
             for v in image.versions.all():
                 mark = "*" if v.pk == image.current_version_id else " "
                 self.stdout.write(
@@ -31,9 +32,5 @@ class Command(BaseCommand):
                     f"{v.method}/{v.compression}  {v.total_size} bytes"
                 )
             return
-        who = actor(options, "images.build_osimage")
-        try:
-            version = services.rollback(image, options["version"], actor=who)
-        except services.BuildError as e:
-            raise CommandError(str(e)) from None
+        version = services.rollback(image, options["version"], actor=self.who)
         self.stdout.write(f"{image.imagename}: current version is now {version.version}")

@@ -7,18 +7,20 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from nodes import dhcp
 from nodes.models import Node
+from snportal.management.base import PortalCommand
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = (
         "Write dnsmasq.conf (host entries by MAC/IP, PXE ROM → iPXE → /boot/ipxe chain) under "
         "SNPORTAL_DHCP_DIR and the TFTP directory (chain.ipxe, iPXE binaries) under "
         "SNPORTAL_TFTP_DIR; --check validates the result with dnsmasq --test."
     )
+    permission = "admin"
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--interface", default="", help="listen only here (e.g. eth1)")

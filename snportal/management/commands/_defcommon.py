@@ -12,7 +12,6 @@ from django.db import transaction
 
 from snportal import defs
 from snportal.management.commands._cli import (
-    actor,
     exit_failed,
     intermixed,
     print_errors,
@@ -64,7 +63,7 @@ def single_object(
     if not spec:
         raise CommandError("No object names were provided.")
     op = defs.PLUS if options.get("plus") else defs.MINUS if options.get("minus") else defs.SET
-    who = actor(options, "admin")
+    who = command.who  # PortalCommand: the --user, checked for the admin role
     try:
         deftype = defs.get(options["objtype"])
         with transaction.atomic():
@@ -117,7 +116,7 @@ def apply_stanzas(
     change_only: bool = False,
 ) -> defs.ApplyReport:
     """Every object of a stanza file, of any registered type, in one transaction."""
-    who = actor(options, "admin")
+    who = command.who  # PortalCommand: the --user, checked for the admin role
     try:
         objects = stanza.parse(text)
     except stanza.StanzaError as e:

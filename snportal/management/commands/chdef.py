@@ -7,11 +7,11 @@ import sys
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from snportal import defs
-from snportal.management.commands._cli import actor, add_user_argument
+from snportal.management.base import PortalCommand
 from snportal.management.commands._defcommon import (
     apply_stanzas,
     finish,
@@ -21,18 +21,18 @@ from snportal.management.commands._defcommon import (
 )
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = (
         "Change attributes (creating objects that do not exist), append to (-p) or remove "
         "from (-m) list attributes, rename (-n), or apply a stanza file on stdin (-z)."
     )
+    permission = "admin"
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         object_args(parser)
         parser.add_argument("-p", "--plus", action="store_true", help="append to lists")
         parser.add_argument("-m", "--minus", action="store_true", help="remove from lists")
         parser.add_argument("-n", dest="newname", help="rename the one object named")
-        add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["plus"] and options["minus"]:
@@ -57,14 +57,10 @@ class Command(BaseCommand):
             raise CommandError(
                 "The '-n' option (changing object name) can only work on one object."
             )
-        who = actor(options, "admin")
-        try:
-            deftype = defs.get(options["objtype"])
-            rename = getattr(deftype, "rename", None)
-            if rename is None:
-                raise defs.DefError(f"-n cannot rename {deftype.objtype} objects")
-            with transaction.atomic():
-                rename(spec, options["newname"], actor=who)
-        except defs.DefError as e:
-            raise CommandError(str(e)) from None
+        deftype = defs.get(options["objtype"])
+        rename = getattr(deftype, "rename", None)
+        if rename is None:
+            raise defs.DefError(f"-n cannot rename {deftype.objtype} objects")
+        with transaction.atomic():
+            rename(spec, options["newname"], actor=self.who)
         self.stdout.write(f"Changed the object name from {spec} to {options['newname']}.")

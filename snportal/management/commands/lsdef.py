@@ -11,22 +11,17 @@ import inspect
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from snportal import audit, defs
-from snportal.management.commands._cli import (
-    actor,
-    add_user_argument,
-    admin_actor,
-    exit_failed,
-    print_errors,
-)
+from snportal.management.base import PortalCommand
+from snportal.management.commands._cli import admin_actor, exit_failed, print_errors
 from snportal.management.commands._defcommon import present
 from xcat import stanza
 from xcat.noderange import compress
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "List object definitions: names, attributes (-l, -i) or a stanza file (-z)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -41,7 +36,6 @@ class Command(BaseCommand):
             "--show-secrets", action="store_true", help="show passwords (admins only, audited)"
         )
         parser.add_argument("noderange", nargs="?", help="same as -o")
-        add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["long"] and options["short"]:
@@ -49,11 +43,8 @@ class Command(BaseCommand):
         if options["attrs"] and options["short"]:
             raise CommandError("The flags '-i' and '-s' cannot be used together.")
         spec = options["objects"] or options["noderange"]
-        try:
-            deftype = defs.get(options["objtype"])
-            names, missing = present(deftype, spec) if spec else (deftype.resolve(None), [])
-        except defs.DefError as e:
-            raise CommandError(str(e)) from None
+        deftype = defs.get(options["objtype"])
+        names, missing = present(deftype, spec) if spec else (deftype.resolve(None), [])
         errors = [
             f"Could not find an object named '{name}' of type '{deftype.objtype}'."
             for name in missing
@@ -105,14 +96,12 @@ class Command(BaseCommand):
         if options["show_secrets"]:
             who = admin_actor(options, "--show-secrets")
             audit.record(
-                f"{deftype.objtype}.show_secrets",
+                audit.verb(deftype.objtype, "show_secrets"),
                 actor=who,
                 object_type=deftype.objtype,
                 object_name=compress(names),
                 message=f"lsdef --show-secrets for {len(names)} object(s)",
             )
-        else:
-            actor(options)
         stanzas = deftype.to_stanzas(
             names, long=long, reveal_secrets=options["show_secrets"], **kwargs
         )

@@ -6,9 +6,7 @@ import sys
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand
-
-from snportal.management.commands._cli import add_user_argument
+from snportal.management.base import PortalCommand
 from snportal.management.commands._defcommon import (
     apply_stanzas,
     finish,
@@ -17,13 +15,13 @@ from snportal.management.commands._defcommon import (
 )
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Create object definitions from attributes, or from a stanza file on stdin (-z)."
+    permission = "admin"
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         object_args(parser)
         parser.add_argument("-f", "--force", action="store_true", help="replace existing objects")
-        add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["stanza"]:

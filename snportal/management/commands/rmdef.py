@@ -6,40 +6,32 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from snportal import defs
-from snportal.management.commands._cli import (
-    actor,
-    add_user_argument,
-    exit_failed,
-    print_errors,
-)
+from snportal.management.base import PortalCommand
+from snportal.management.commands._cli import exit_failed, print_errors
 from snportal.management.commands._defcommon import present
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Remove object definitions."
+    permission = "admin"
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("-t", dest="objtype", default="node", help="object type (node)")
         parser.add_argument("-o", dest="objects", help="object names (a noderange for nodes)")
         parser.add_argument("noderange", nargs="?", help="same as -o")
-        add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         spec = options["objects"] or options["noderange"]
         if not spec:
             raise CommandError("name the objects to remove with -o (rmdef never removes all)")
-        who = actor(options, "admin")
-        try:
-            deftype = defs.get(options["objtype"])
-            found, missing = present(deftype, spec)
-            with transaction.atomic():
-                report = deftype.remove(found, actor=who) if found else defs.ApplyReport()
-        except defs.DefError as e:
-            raise CommandError(str(e)) from None
+        deftype = defs.get(options["objtype"])
+        found, missing = present(deftype, spec)
+        with transaction.atomic():
+            report = deftype.remove(found, actor=self.who) if found else defs.ApplyReport()
         # As xCAT's: each missing name is an error, the others are removed, exit 1.
         print_errors(
             self.stderr,
