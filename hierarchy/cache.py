@@ -32,6 +32,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from nodes.extensions import ArtifactUnavailable
+
 __all__ = ["CacheError", "evict", "fetch", "objects_in_use", "versions_in_use", "warm"]
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ TIMEOUT = 60.0
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class CacheError(Exception):
+class CacheError(ArtifactUnavailable):
     """An artifact cannot be had: the management node refused or failed, or it was corrupt."""
 
 

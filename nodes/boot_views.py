@@ -29,8 +29,7 @@ from django.http import (
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from hierarchy.cache import CacheError
-from nodes import boot_limits, netboot
+from nodes import boot_limits, extensions, netboot
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 256 * 1024
@@ -86,7 +85,7 @@ def artifact(request: HttpRequest, image: str, version: str, filename: str) -> H
         return HttpResponseNotFound(
             "no such file in this image version\n", content_type="text/plain"
         )
-    except CacheError as exc:  # a service node could not get the file from the portal
+    except extensions.ArtifactUnavailable as exc:  # a service node's cache could not fetch it
         return _text(f"artifact unavailable on this service node: {exc}\n", status=503)
     if not path.is_file():
         return HttpResponseNotFound(

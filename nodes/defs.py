@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from hierarchy.routing import xcatmasters
-from nodes import noderange, services
+from nodes import extensions, noderange, services
 from nodes.attributes import ATTRS
 from nodes.models import Group, Node
 from snportal.audit import Actor
@@ -66,7 +65,7 @@ class NodeDefs:
             return [Stanza(name, self.objtype) for name in names]
         nodes = services.with_groups(Node.objects.filter(name__in=names).select_related("osimage"))
         by_name = {n.name: n for n in nodes}
-        masters = xcatmasters(by_name.values(), portal="")
+        masters = extensions.hooks.xcatmasters(by_name.values(), portal="")
         stanzas = []
         for name in names:
             node = by_name[name]

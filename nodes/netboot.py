@@ -30,7 +30,7 @@ from django.db.models.functions import Least
 from django.utils import timezone
 
 from images.models import ImageVersion, OsImage
-from nodes import boot_limits, boot_tokens, ipxe, noderange, services
+from nodes import boot_limits, boot_tokens, extensions, ipxe, noderange, services
 from nodes.models import Node, NodeEvent, UnknownMac
 from nodes.power.base import Result
 from snportal import audit, events

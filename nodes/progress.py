@@ -19,6 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from nodes import extensions
 from nodes.models import Node, NodeEvent
 
 PHASES = [
@@ -125,8 +126,6 @@ def _flag_slow(rows: list[NodeProgress]) -> None:
 
 def console_excerpt(directory: Path, node: str, when: datetime, lines: int = 8) -> str:
     """The last lines the node's console printed up to ``when`` (ANSI stripped)."""
-    from consoles import capture
-
-    data = capture.read_at(directory, node, when.timestamp() - 15, length=8192)
+    data = extensions.hooks.console_text(directory, node, when.timestamp() - 15, length=8192)
     text = _ANSI.sub(b"", data).decode("utf-8", "replace")
     return "\n".join([line for line in text.splitlines() if line.strip()][-lines:])

@@ -23,7 +23,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from images.models import OsImage
-from nodes import attributes, noderange
+from nodes import attributes, extensions, noderange
 from nodes.attributes import ATTRS, READ_ONLY, AttributeProblem
 from nodes.models import Group, Node, NodeEvent, NodeGroup, sort_key
 from nodes.verbs import BOOTDEV_VERBS, POWER_ALIASES, POWER_VERBS
