@@ -9,9 +9,10 @@ from django_q.signing import SignedPackage
 
 from hierarchy.tests.factories import make_sn
 from nodes import services
+from nodes.power.base import Result
 from nodes.tests.factories import make_node
 from snportal import audit, jobs
-from snportal.models import Job
+from snportal.models import AuditEvent, Job
 
 
 def report_body(ctx: jobs.JobContext) -> str:
@@ -147,3 +148,47 @@ def test_power_requests_from_the_cli_actor_are_routed_too() -> None:
     make_node("c1", servicenode="sn01")
     job = services.request_power("rpower", ["c1"], "stat", user=None, actor=audit.cli_actor())
     assert job.parts == {"sn01": {"nodes": ["c1"], "state": "queued"}}
+
+
+@jobs.closes_with(
+    lambda job: jobs.Closing(
+        "node.answer",
+        "node",
+        ",".join(job.params["nodes"]),
+        after={"nodes": len(job.params["nodes"])},
+        summary="answer: {ok} ok, {failed} failed",
+    )
+)
+def answering_body(ctx: jobs.JobContext) -> dict[str, Result]:
+    """A body as the node verbs write them: per-node results returned, nothing recorded."""
+    return {n: Result(n != "bad", value="on", error="no BMC") for n in ctx.params["nodes"]}
+
+
+@pytest.mark.django_db
+def test_runner_writes_one_closing_audit_row_per_job() -> None:
+    make_sn("sn01")
+    make_node("c1", servicenode="sn01")
+    make_node("m1")
+    make_node("bad")
+    job = jobs.submit("answer", "hierarchy.tests.test_parts.answering_body", ["c1", "m1", "bad"])
+    jobs.run_part(job.pk, "sn01")
+    assert not AuditEvent.objects.filter(verb="node.answer").exists()  # not after a part
+    jobs.run_part(job.pk, "snportal")
+    (row,) = AuditEvent.objects.filter(verb="node.answer")
+    assert (row.object_name, row.outcome) == ("c1,m1,bad", "failure")
+    assert row.after == {"nodes": 3, "job": job.pk}
+    assert row.message == "answer: 2 ok, 1 failed (bad)"
+    job.refresh_from_db()
+    assert job.results["bad"] == {"ok": False, "error": "no BMC", "on": "snportal"}
+    assert sorted(job.log.splitlines()) == ["bad: Error: no BMC", "c1: on", "m1: on"]
+
+
+@pytest.mark.django_db
+def test_a_job_over_nodes_in_the_foreground_runs_here_and_closes_once() -> None:
+    make_node("m1")
+    job = jobs.submit(
+        "answer", "hierarchy.tests.test_parts.answering_body", ["m1"], foreground=True
+    )
+    assert (job.status, job.phase, job.log) == ("succeeded", "answer: 1 ok, 0 failed", "m1: on\n")
+    row = AuditEvent.objects.get(verb="node.answer")
+    assert (row.outcome, row.message) == ("success", "answer: 1 ok, 0 failed")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -136,3 +138,71 @@ def test_a_real_qcluster_runs_a_job_end_to_end(admin_web: Client) -> None:
         assert job.status == "succeeded", job.log + job.error
         assert job.worker_pid != os.getpid()
         assert f"pid {job.worker_pid} ran job #{job.pk}" in job.log
+
+
+BASE = Path(__file__).resolve().parents[2]
+#: Where product code lives; tests, benchmarks and migrations may make rows directly.
+_SKIPPED_DIRS = {"tests", "migrations", "benchmarks", "var", "node_modules", "static", "deploy"}
+_MAKES_A_JOB = re.compile(
+    r"Job\.objects\.(create|bulk_create|get_or_create|update_or_create)\b"
+    r"|(?<!class )\bJob\(|\basync_task\(|\benqueue\("
+)
+
+
+def _product_sources() -> list[Path]:
+    sources = []
+    for path in BASE.rglob("*.py"):
+        parts = set(path.relative_to(BASE).parts[:-1])
+        if not parts & _SKIPPED_DIRS and not any(p.startswith(".") for p in parts):
+            sources.append(path)
+    return sources
+
+
+def test_submit_is_the_only_way_to_make_a_job() -> None:
+    """Only snportal/jobs.py makes Job rows or queues django-q2 tasks; everything else
+    calls jobs.submit (docs/architecture.md, "The job path")."""
+    sources = _product_sources()
+    assert any(p.name == "services.py" and p.parent.name == "nodes" for p in sources)
+    offenders = [
+        f"{path.relative_to(BASE)}:{n}: {line.strip()}"
+        for path in sources
+        if path != BASE / "snportal" / "jobs.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if _MAKES_A_JOB.search(line) and not line.lstrip().startswith("#")
+    ]
+    assert offenders == []
+
+
+@pytest.mark.django_db
+def test_submit_in_the_foreground_runs_the_job_here() -> None:
+    job = jobs.submit("check-workers", "snportal.tasks.check_workers", foreground=True)
+    assert job.status == "succeeded" and job.phase == "workers are running"
+    assert f"pid {os.getpid()} ran job #{job.pk}" in job.log
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_foreground_job_streams_its_log_as_it_grows() -> None:
+    """The body runs in a thread with its own connection (rows committed) while the
+    caller's thread hands the log to ``stream``: what the terminal shows is the job's log."""
+    seen: list[str] = []
+    job = jobs.submit(
+        "check-workers", "snportal.tasks.check_workers", foreground=True, stream=seen.append
+    )
+    assert job.status == "succeeded"
+    assert "".join(seen) == job.log and f"ran job #{job.pk}" in job.log
+
+
+@pytest.mark.django_db
+def test_a_reserve_that_refuses_makes_no_job() -> None:
+    def refuse(job: Job) -> None:
+        raise RuntimeError("locked by another build")
+
+    with pytest.raises(RuntimeError, match="locked"):
+        jobs.submit("check-workers", "snportal.tasks.check_workers", reserve=refuse)
+    assert not Job.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_old_body_address_still_runs() -> None:
+    job = Job.objects.create(kind="check-workers", func="snportal.jobs.check_workers")
+    assert jobs.run_job(job.pk) == "succeeded"
