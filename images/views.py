@@ -69,7 +69,7 @@ def image_detail(request: HttpRequest, name: str) -> HttpResponse:
     return render(request, "images/image_detail.html", context)
 
 
-@permission_required("images.add_osimage", "osimage.create", object_type="osimage")
+@permission_required("images.add_osimage", "image.create", object_type="osimage")
 def image_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = OsImageForm(request.POST)
@@ -87,7 +87,7 @@ def _initial(request: HttpRequest) -> dict[str, str]:
     return services.defaults_for(source, "custom") if source else {}
 
 
-@permission_required("images.change_osimage", "osimage.change", object_type="osimage")
+@permission_required("images.change_osimage", "image.change", object_type="osimage")
 def image_edit(request: HttpRequest, name: str) -> HttpResponse:
     image = _image(name)
     if request.method == "POST":
@@ -118,7 +118,7 @@ def _save(
     return redirect("images:detail", name=saved.imagename)
 
 
-@permission_required("images.add_osimage", "osimage.copy", object_type="osimage")
+@permission_required("images.add_osimage", "image.copy", object_type="osimage")
 def image_copy(request: HttpRequest, name: str) -> HttpResponse:
     image = _image(name)
     form = CopyForm(request.POST or None, initial={"imagename": f"{image.imagename}-custom"})
@@ -135,15 +135,13 @@ def image_copy(request: HttpRequest, name: str) -> HttpResponse:
     return render(request, "images/image_copy.html", {"form": form, "image": image})
 
 
-@action("images.delete_osimage", "osimage.delete")
+@action("images.delete_osimage", "image.delete")
 def image_delete(request: HttpRequest, name: str) -> HttpResponse:
     image = _image(name)
     try:
         services.delete(image, actor=audit.actor_from_request(request))
     except services.ImageInUse as e:
-        audit.record(
-            "osimage.delete", request=request, obj=image, outcome="failure", message=str(e)
-        )
+        audit.record("image.delete", request=request, obj=image, outcome="failure", message=str(e))
         messages.error(request, f"Not deleted: {e}")
         return redirect("images:detail", name=name)
     messages.success(request, f"osimage {name} deleted.")

@@ -91,6 +91,18 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict, dic
     return {k: before.get(k) for k in changed}, {k: after.get(k) for k in changed}
 
 
+# One verb prefix per object type: the type's name unless named here. Every osimage verb is
+# image.* (image.create … image.genimage, image.rollback); tests/test_audit_verbs.py lists
+# every verb in use.
+VERB_PREFIX = {"osimage": "image"}
+
+
+def verb(object_type: str, action: str) -> str:
+    """The audit verb for ``action`` on an object of ``object_type``: ``verb("osimage", "x")``
+    is ``image.x``, so generic code (lsdef --show-secrets) uses each type's one prefix."""
+    return f"{VERB_PREFIX.get(object_type, object_type)}.{action}"
+
+
 def record(
     verb: str,
     *,

@@ -179,7 +179,7 @@ def test_each_change_of_a_list_adds_a_revision_and_an_audit_diff() -> None:
     services.save(image, {**services.attrs_of(image), "postinstall": "echo two\n"}, actor=ACTOR)
     revisions = OsImageRevision.objects.filter(image=image, attr="postinstall").order_by("number")
     assert [(r.number, r.content) for r in revisions] == [(1, "echo one\n"), (2, "echo two\n")]
-    event = AuditEvent.objects.filter(verb="osimage.change").get()
+    event = AuditEvent.objects.filter(verb="image.change").get()
     assert event.before == {"postinstall": "echo one\n"}
     assert event.after == {"postinstall": "echo two\n"}
 
@@ -188,7 +188,7 @@ def test_saving_without_changes_writes_no_revision_and_no_audit_row() -> None:
     image = make_image("img1", postinstall="echo one\n")
     services.save(image, services.attrs_of(image), actor=ACTOR)
     assert OsImageRevision.objects.filter(image=image).count() == 1
-    assert not AuditEvent.objects.filter(verb="osimage.change").exists()
+    assert not AuditEvent.objects.filter(verb="image.change").exists()
 
 
 def test_copy_makes_an_identical_definition_under_another_name() -> None:
@@ -196,7 +196,7 @@ def test_copy_makes_an_identical_definition_under_another_name() -> None:
     copy = services.copy(image, "img2", actor=ACTOR)
     original, copied = services.attrs_of(image), services.attrs_of(copy)
     assert {**original, "imagename": "img2", "description": copied["description"]} == copied
-    assert AuditEvent.objects.filter(verb="osimage.copy", object_name="img2").exists()
+    assert AuditEvent.objects.filter(verb="image.copy", object_name="img2").exists()
 
 
 # --- stanzas (lsdef -z / mkdef -z through the registered DefType) ---------------------------
@@ -282,4 +282,4 @@ def test_rmdef_removes_the_definition_and_its_files(
         OsImageDefs().remove(["img1"], actor=ACTOR)
     assert not OsImage.objects.exists()
     assert not image.rootimgdir.exists()
-    assert AuditEvent.objects.filter(verb="osimage.delete", object_name="img1").exists()
+    assert AuditEvent.objects.filter(verb="image.delete", object_name="img1").exists()
