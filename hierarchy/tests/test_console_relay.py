@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import struct
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +19,11 @@ from consoles.tests.test_sol import FakeSerial, serial  # noqa: F401 (fixture)
 from hierarchy.tests.factories import make_sn
 from lab.bmcsim import Lab
 from nodes.tests.factories import make_node
+from testsupport.waiting import wait_until
 
 
 def relay(sn: ServerThread, node: str = "c01") -> RelaySource:
     return RelaySource(sn.url(""), node, lambda: services.relay_ticket(node), servicenode="sn01")
-
-
-def wait_until(check: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.05)
 
 
 def mn_log(mn: ServerThread, node: str = "c01") -> bytes:
@@ -57,7 +50,7 @@ def test_a_viewer_on_the_management_node_sees_and_types_into_sol_held_by_the_ser
             with open_console(mn, ticket(["c01"], mode="write"), node="c01") as viewer:
                 assert b"tick" in read_until(viewer, b"\r\n", timeout=20)
                 viewer.send(struct.pack("!H", 0) + b"echo relayed\r")
-                wait_until(lambda: b"echo relayed\r" in serial.typed)
+                wait_until(lambda: b"echo relayed\r" in serial.typed, 10, 0.05)
             # The console log is written on the management node, from the relayed stream.
             assert b"tick" in mn_log(mn)
         finally:
@@ -101,7 +94,7 @@ def test_after_the_relay_reconnects_the_log_has_no_duplicate_output(tmp_path: Pa
             read_until(viewer, b"first line")
             first = source._conn
             mn.call(lambda: mn.loop.create_task(first.close()))  # the MN-SN link drops
-            wait_until(lambda: source._conn is not None and source._conn is not first)
+            wait_until(lambda: source._conn is not None and source._conn is not first, 10, 0.05)
             sn.feed("c01", b"second line\r\n")
             read_until(viewer, b"second line")
         log = mn_log(mn)
