@@ -3,26 +3,5 @@ which the live-events socket shares with the consoles."""
 
 from __future__ import annotations
 
-from snportal.tickets import (
-    RELAY_SALT,
-    SALT,
-    VIEW,
-    WRITE,
-    Ticket,
-    TicketError,
-    TicketLedger,
-    mint,
-    verify,
-)
-
-__all__ = [
-    "RELAY_SALT",
-    "SALT",
-    "VIEW",
-    "WRITE",
-    "Ticket",
-    "TicketError",
-    "TicketLedger",
-    "mint",
-    "verify",
-]
+from snportal.tickets import *  # noqa: F403 - the same public names
+from snportal.tickets import __all__  # noqa: F401 - re-exported as they are

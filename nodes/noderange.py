@@ -7,32 +7,5 @@ database (every node, every group, attributes for selectors, SNPORTAL_NODERANGE_
 
 from __future__ import annotations
 
-from xcat.noderange import (
-    DEFAULT_MAX_NAMES,
-    MAX_FILE_BYTES,
-    MAX_PATTERN_CHARS,
-    MAX_TEXT_CHARS,
-    NUMERIC_PREFIX,
-    NoderangeError,
-    NoderangeSyntaxError,
-    NoderangeTooLargeError,
-    UnknownNodesError,
-    compress,
-    expand,
-    natural_key,
-)
-
-__all__ = [
-    "DEFAULT_MAX_NAMES",
-    "MAX_FILE_BYTES",
-    "MAX_PATTERN_CHARS",
-    "MAX_TEXT_CHARS",
-    "NUMERIC_PREFIX",
-    "NoderangeError",
-    "NoderangeSyntaxError",
-    "NoderangeTooLargeError",
-    "UnknownNodesError",
-    "compress",
-    "expand",
-    "natural_key",
-]
+from xcat.noderange import *  # noqa: F403 - the same public names
+from xcat.noderange import __all__  # noqa: F401 - re-exported as they are

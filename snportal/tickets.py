@@ -16,7 +16,17 @@ from dataclasses import dataclass
 
 from django.core import signing
 
-__all__ = ["RELAY_SALT", "SALT", "Ticket", "TicketError", "TicketLedger", "mint", "verify"]
+__all__ = [
+    "RELAY_SALT",
+    "SALT",
+    "VIEW",
+    "WRITE",
+    "Ticket",
+    "TicketError",
+    "TicketLedger",
+    "mint",
+    "verify",
+]
 
 SALT = "snportal.consoles.ticket"
 # Tickets the management node's console server mints for itself to relay a node's console

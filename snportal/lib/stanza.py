@@ -2,6 +2,5 @@
 
 from __future__ import annotations
 
-from xcat.stanza import HEADER, Stanza, StanzaError, encode_value, format, parse
-
-__all__ = ["HEADER", "Stanza", "StanzaError", "encode_value", "format", "parse"]
+from xcat.stanza import *  # noqa: F403 - the same public names
+from xcat.stanza import __all__  # noqa: F401 - re-exported as they are
