@@ -1,4 +1,5 @@
-"""What the benchmarks share: a scratch database, free ports, waiting for a server.
+"""What the benchmarks share: a scratch database, free ports, a server for a block, an
+image version to serve.
 
 The scratch database sits beside the configured one and is dropped afterwards.
 
@@ -12,6 +13,8 @@ import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 
 @contextmanager
@@ -50,3 +53,57 @@ def wait_for_port(port: int, proc: subprocess.Popen, name: str, seconds: float =
         except OSError:
             time.sleep(0.2)
     raise SystemExit(f"{name} did not start within {seconds:.0f} s")
+
+
+def published_image(imagename: str, files: dict[str, bytes], version: str = "") -> Any:
+    """A busybox osimage whose current version holds ``files`` (written, real sha256s).
+
+    What a packimage leaves behind, without packing: the benchmarks measure serving it.
+    ``version`` defaults to a random id (a fresh cache key on every run).
+    """
+    import hashlib
+    import secrets
+
+    from images import services as image_services
+    from images.models import DistroSource, ImageVersion
+    from snportal import audit
+
+    source, _ = DistroSource.objects.get_or_create(
+        name="busybox", defaults=image_services.DISTROS["busybox"]
+    )
+    attrs = {**image_services.defaults_for(source, "compute"), "imagename": imagename}
+    image = image_services.save(None, attrs, actor=audit.Actor(None, "bench"))
+    version = version or secrets.token_hex(8)
+    vdir = image.versions_dir / version
+    vdir.mkdir(parents=True)
+    manifest = {}
+    for name, data in files.items():
+        (vdir / name).write_bytes(data)
+        manifest[name] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    image.current_version = ImageVersion.objects.create(
+        image=image,
+        version=version,
+        method="cpio",
+        compression="zstd",
+        rootfmt="cpio.zst",
+        root="rootimg.cpio.zst",
+        files=manifest,
+    )
+    image.save(update_fields=["current_version"])
+    return image
+
+
+@contextmanager
+def serving(
+    command: list[str], env: dict[str, str], port: int, name: str, cwd: Path
+) -> Iterator[subprocess.Popen]:
+    """A server subprocess listening on 127.0.0.1:port for the ``with`` block, then stopped."""
+    server = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        wait_for_port(port, server, name)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -21,11 +21,11 @@ import json
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -67,7 +67,8 @@ async def storm(port: int, macs: list[str]) -> dict:
     for status, body, _ in scripts:
         if status == 200:
             line = next(x for x in body.decode().splitlines() if x.startswith("kernel "))
-            kernel_paths.append(line.split()[1].split("10.0.2.100", 1)[1])
+            url = urllib.parse.urlsplit(line.split()[1])  # whatever host BOOT_URL names
+            kernel_paths.append(f"{url.path}?{url.query}")
     t2 = time.monotonic()
     kernels = await asyncio.gather(*(http_get(port, p) for p in kernel_paths))
     t3 = time.monotonic()
@@ -113,41 +114,23 @@ async def static_baseline(port: int, n: int) -> dict:
 
 
 def populate(n: int, images_dir: Path, kernel_mib: int) -> list[str]:
+    from _common import published_image
     from django.conf import settings
 
-    from images import services as image_services
-    from images.models import DistroSource, ImageVersion
     from nodes import netboot
     from nodes.models import Node, sort_key
     from snportal import audit
 
     settings.IMAGES_DIR = images_dir
-    source, _ = DistroSource.objects.get_or_create(
-        name="busybox", defaults=image_services.DISTROS["busybox"]
-    )
-    attrs = {**image_services.defaults_for(source, "compute"), "imagename": "storm-image"}
-    image = image_services.save(None, attrs, actor=audit.Actor(None, "bench"))
-    vdir = image.versions_dir / "0123456789abcdef"
-    vdir.mkdir(parents=True)
-    files = {}
-    for name, size in (
-        ("kernel", kernel_mib << 20),
-        ("initrd", 3 << 20),
-        ("rootimg.cpio.zst", 1 << 20),
-    ):
-        (vdir / name).write_bytes(os.urandom(size))
-        files[name] = {"size": size, "sha256": "0" * 64}
-    version = ImageVersion.objects.create(
-        image=image,
+    published_image(
+        "storm-image",
+        {
+            "kernel": os.urandom(kernel_mib << 20),
+            "initrd": os.urandom(3 << 20),
+            "rootimg.cpio.zst": os.urandom(1 << 20),
+        },
         version="0123456789abcdef",
-        method="cpio",
-        compression="zstd",
-        rootfmt="cpio.zst",
-        root="rootimg.cpio.zst",
-        files=files,
     )
-    image.current_version = version
-    image.save(update_fields=["current_version"])
     macs = [
         f"52:54:02:{i >> 16 & 255:02x}:{i >> 8 & 255:02x}:{i & 255:02x}" for i in range(1, n + 1)
     ]
@@ -169,7 +152,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from _common import free_port, scratch_database, wait_for_port
+    from _common import free_port, scratch_database, serving
 
     from testsupport.processes import database_url_for_subprocess
 
@@ -195,35 +178,24 @@ def main() -> None:
                 # Every simulated node asks from 127.0.0.1: lift the per-address limit.
                 "SNPORTAL_BOOT_RATE_PER_ADDRESS": str(args.nodes * 4),
             }
-            gunicorn = subprocess.Popen(
-                [
-                    str(Path(sys.executable).with_name("gunicorn")),
-                    "snportal.wsgi",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    str(args.workers),
-                    "--worker-class",
-                    "gthread",
-                    "--threads",
-                    "4",
-                    "--backlog",
-                    "2048",
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            try:
-                wait_for_port(port, gunicorn, "gunicorn")
+            command = [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "snportal.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "4",
+                "--backlog",
+                "2048",
+                "--log-level",
+                "warning",
+            ]
+            with serving(command, env, port, "gunicorn", ROOT):
                 result = asyncio.run(storm(port, macs))
-            finally:
-                gunicorn.terminate()
-                gunicorn.wait(timeout=30)
 
     print(f"nodes: {args.nodes}, kernel {args.kernel_mib} MiB, gunicorn {args.workers}x4 threads")
     print(

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
 import secrets
@@ -133,12 +132,11 @@ async def storm(targets: list[tuple[int, str]], concurrency: int) -> dict:
 
 def populate(n: int, images_dir: Path, sizes: dict[str, int]) -> tuple[list[str], dict[str, str]]:
     """The image version (real sha256s), 2 service nodes with API tokens, n nodes set to boot."""
+    from _common import published_image
     from django.conf import settings
 
     from hierarchy.models import ServiceNode
     from hierarchy.snweb import hash_token
-    from images import services as image_services
-    from images.models import DistroSource, ImageVersion
     from nodes import netboot
     from nodes import services as node_services
     from nodes.models import Node, sort_key
@@ -146,30 +144,7 @@ def populate(n: int, images_dir: Path, sizes: dict[str, int]) -> tuple[list[str]
 
     actor = audit.Actor(None, "bench")
     settings.IMAGES_DIR = images_dir
-    source, _ = DistroSource.objects.get_or_create(
-        name="busybox", defaults=image_services.DISTROS["busybox"]
-    )
-    attrs = {**image_services.defaults_for(source, "compute"), "imagename": IMAGE}
-    image = image_services.save(None, attrs, actor=actor)
-    version_id = secrets.token_hex(8)
-    vdir = image.versions_dir / version_id
-    vdir.mkdir(parents=True)
-    files = {}
-    for name, size in sizes.items():
-        data = os.urandom(size)
-        (vdir / name).write_bytes(data)
-        files[name] = {"size": size, "sha256": hashlib.sha256(data).hexdigest()}
-    version = ImageVersion.objects.create(
-        image=image,
-        version=version_id,
-        method="cpio",
-        compression="zstd",
-        rootfmt="cpio.zst",
-        root="rootimg.cpio.zst",
-        files=files,
-    )
-    image.current_version = version
-    image.save(update_fields=["current_version"])
+    published_image(IMAGE, {name: os.urandom(size) for name, size in sizes.items()})
     tokens = {}
     node_services.save_nodes(
         [(sn, {"groups": "service"}) for sn in SNS], mode=node_services.CREATE, actor=actor

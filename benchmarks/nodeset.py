@@ -29,30 +29,13 @@ XCAT_SECONDS, XCAT_NODES = 4 * 60 + 29, 2500
 
 def populate(n: int, images_dir: Path) -> str:
     """N nodes cn00001… with MACs, and a packed image; returns the image name."""
+    from _common import published_image
     from django.conf import settings
 
-    from images import services as image_services
-    from images.models import DistroSource, ImageVersion
     from nodes.models import Node, sort_key
-    from snportal import audit
 
     settings.IMAGES_DIR = images_dir
-    source, _ = DistroSource.objects.get_or_create(
-        name="busybox", defaults=image_services.DISTROS["busybox"]
-    )
-    attrs = {**image_services.defaults_for(source, "compute"), "imagename": "bench-image"}
-    image = image_services.save(None, attrs, actor=audit.Actor(None, "bench"))
-    version = ImageVersion.objects.create(
-        image=image,
-        version="0123456789abcdef",
-        method="cpio",
-        compression="zstd",
-        rootfmt="cpio.zst",
-        root="rootimg.cpio.zst",
-        files={"rootimg.cpio.zst": {"size": 1, "sha256": "0" * 64}},
-    )
-    image.current_version = version
-    image.save(update_fields=["current_version"])
+    image = published_image("bench-image", {"rootimg.cpio.zst": b"\0"}, "0123456789abcdef")
     names = [f"cn{i:05d}" for i in range(1, n + 1)]
     Node.objects.bulk_create(
         [

@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -120,7 +119,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from _common import free_port, scratch_database, wait_for_port
+    from _common import free_port, scratch_database, serving
 
     from testsupport.processes import database_url_for_subprocess
 
@@ -128,20 +127,9 @@ def main() -> None:
         baseline = asyncio.run(bare_listen(args.changes, args.rate))
         port = free_port()
         env = {**os.environ, "DATABASE_URL": database_url_for_subprocess(), "LOG_LEVEL": "WARNING"}
-        server = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "runconsoles", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        try:
-            wait_for_port(port, server, "runconsoles")
+        command = [sys.executable, str(ROOT / "manage.py"), "runconsoles", "--port", str(port)]
+        with serving(command, env, port, "runconsoles", ROOT):
             received = asyncio.run(run_clients(port, args.clients, args.changes, args.rate))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
     lost = sum(args.changes - len(r) for r in received)
     # A change is delivered when the last subscribed client has it.
