@@ -12,7 +12,6 @@ a reason in ``statusdetail``. Every step is a node event.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import re
 from collections import defaultdict
@@ -408,29 +407,16 @@ def start_rinstall(
                 f"osimage {parsed.image.imagename} has no packed version: run packimage "
                 f"{parsed.image.imagename} first"
             )
-    label = f"{noderange.compress(names)} {target}".strip()
-    # The foreground runs after the job row is committed (its service nodes' parts read it).
-    with transaction.atomic() if not foreground else contextlib.nullcontext():
-        job = jobs.submit(
-            "rinstall",
-            "nodes.tasks.rinstall_job",
-            names,
-            {"target": target},
-            actor,
-            foreground,
-            label=label,
-        )
-        if not foreground:
-            # The request itself (with the client's address); the job adds the outcome.
-            audit.record(
-                "node.rinstall.request",
-                actor=actor,
-                obj=job,
-                object_type="job",
-                object_name=job.target,
-                after={"nodes": len(names), "target": target, "job": job.pk},
-            )
-    return job
+    return jobs.submit(
+        "rinstall",
+        "nodes.tasks.rinstall_job",
+        names,
+        {"target": target},
+        actor,
+        foreground,
+        label=f"{noderange.compress(names)} {target}".strip(),
+        request="node.rinstall.request",
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -9,7 +9,6 @@ first and nothing is written if there is one.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 from collections import defaultdict
@@ -717,28 +716,16 @@ def submit_power(
         raise DefError(f"{command}: unknown action {verb!r}; use one of {', '.join(allowed)}")
     if not names:
         raise DefError(f"{command}: no nodes selected")
-    # The foreground runs after the job row is committed (its service nodes' parts read it).
-    with transaction.atomic() if not foreground else contextlib.nullcontext():
-        job = jobs.submit(
-            command,
-            f"nodes.tasks.{command}_job",
-            names,
-            {"verb": verb},
-            actor,
-            foreground,
-            label=f"{noderange.compress(names)} {verb}",
-        )
-        if not foreground:
-            # The request itself (with the client's address); the job adds the outcome.
-            audit.record(
-                f"node.{command}.request",
-                actor=actor,
-                obj=job,
-                object_type="job",
-                object_name=job.target,
-                after={"verb": verb, "nodes": len(names), "job": job.pk},
-            )
-        return job
+    return jobs.submit(
+        command,
+        f"nodes.tasks.{command}_job",
+        names,
+        {"verb": verb},
+        actor,
+        foreground,
+        label=f"{noderange.compress(names)} {verb}",
+        request=f"node.{command}.request",
+    )
 
 
 def request_power(

@@ -139,6 +139,7 @@ def submit(
     *,
     queue: bool = True,
     label: str = "",
+    request: str = "",
     reserve: Callable[[Job], None] | None = None,
     stream: Callable[[str], None] | None = None,
 ) -> Job:
@@ -151,6 +152,8 @@ def submit(
     there makes no job. ``stream`` receives the log as it grows (foreground, unrouted).
     ``queue=False`` makes the job and leaves it to the caller, who runs it with
     :func:`run_here` (a command that first prints the job's number) or :func:`run_job`.
+    ``request`` is the verb of the request's audit row (``node.rpower.request``), written
+    with a queued job, carrying the client's address; the outcome is the closing row.
     """
     actor = actor or audit.current_actor() or audit.Actor(None, "system")
     values: dict[str, Any] = dict(params or {})
@@ -171,6 +174,8 @@ def submit(
             route(job, targets)
         if reserve is not None:
             reserve(job)
+        if request and not foreground:
+            _record_request(job, request, actor, targets)
         if queue and not foreground:
             if targets is None:
                 transaction.on_commit(lambda: _queue(job.pk, cluster))
@@ -178,6 +183,19 @@ def submit(
                 transaction.on_commit(lambda: submit_parts(job.pk))
     events.job_changed(job.pk, status=job.status, kind=kind, target=job.target, progress=0)
     return run_here(job, stream) if foreground else job
+
+
+def _record_request(job: Job, verb: str, actor: audit.Actor, targets: Sequence[str] | None) -> None:
+    given = {k: v for k, v in job.params.items() if k not in ("nodes", "actor")}
+    count = {"nodes": len(targets)} if targets is not None else {}
+    audit.record(
+        verb,
+        actor=actor,
+        obj=job,
+        object_type="job",
+        object_name=job.target,
+        after={**given, **count, "job": job.pk},
+    )
 
 
 def _queue(job_pk: int, cluster: str | None) -> None:
@@ -649,7 +667,7 @@ def reap_interrupted() -> int:
     for pk, pid in Job.objects.filter(status=Job.Status.RUNNING, worker_host=host).values_list(
         "pk", "worker_pid"
     ):
-        if pid and not _alive(pid):
+        if pid and not pid_alive(pid):
             reaped += Job.objects.filter(pk=pk, status=Job.Status.RUNNING).update(
                 status=Job.Status.FAILED,
                 finished=timezone.now(),
@@ -658,7 +676,8 @@ def reap_interrupted() -> int:
     return reaped
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while a process of that id exists (also one of another user)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

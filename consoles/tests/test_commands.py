@@ -31,21 +31,32 @@ def rcons(server: ServerThread, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
+def read_until(proc: subprocess.Popen[bytes], marker: bytes, why: str) -> None:
+    """Read rcons' terminal output until ``marker`` shows (fail if rcons ends first)."""
+    assert proc.stdout is not None
+    seen = b""
+    while marker not in seen:
+        chunk = proc.stdout.read1(4096)
+        assert chunk, why
+        seen += chunk
+
+
+def type_keys(proc: subprocess.Popen[bytes], keys: bytes) -> tuple[bytes, bytes]:
+    """Type ``keys`` (ending with Ctrl-e c .) and wait for rcons to end: (stdout, stderr)."""
+    assert proc.stdin is not None
+    proc.stdin.write(keys)
+    proc.stdin.flush()
+    return proc.communicate(timeout=30)
+
+
 @pytest.mark.django_db
 def test_rcons_shows_the_console_and_types_until_ctrl_e_c_dot(
     console_server: ServerThread,
 ) -> None:
     console_server.feed("n1", b"login: ")
     proc = rcons(console_server, "n1")
-    assert proc.stdin is not None and proc.stdout is not None
-    seen = b""
-    while b"login: " not in seen:
-        chunk = proc.stdout.read1(4096)
-        assert chunk, "rcons ended before showing the console"
-        seen += chunk
-    proc.stdin.write(b"root\r\x05c.")
-    proc.stdin.flush()
-    out, err = proc.communicate(timeout=30)
+    read_until(proc, b"login: ", "rcons ended before showing the console")
+    out, err = type_keys(proc, b"root\r\x05c.")
     assert proc.returncode == 0, err
     assert out.rstrip().endswith(b"[rcons: disconnected]")
     assert bytes(console_server.sources["n1"].typed) == b"root\r"
@@ -54,15 +65,8 @@ def test_rcons_shows_the_console_and_types_until_ctrl_e_c_dot(
 @pytest.mark.django_db
 def test_rcons_spy_mode_sends_nothing(console_server: ServerThread) -> None:
     proc = rcons(console_server, "n1", "-s")
-    assert proc.stdin is not None and proc.stdout is not None
-    seen = b""
-    while b"read-only" not in seen:
-        chunk = proc.stdout.read1(4096)
-        assert chunk, "rcons ended without saying it is read-only"
-        seen += chunk
-    proc.stdin.write(b"reboot\r\x05c.")
-    proc.stdin.flush()
-    proc.communicate(timeout=30)
+    read_until(proc, b"read-only", "rcons ended without saying it is read-only")
+    type_keys(proc, b"reboot\r\x05c.")
     assert proc.returncode == 0 and bytes(console_server.sources["n1"].typed) == b""
 
 

@@ -12,6 +12,7 @@ from django.test import Client
 
 from images.models import OsImage
 from images.tests.factories import make_image, make_version
+from snportal import jobs
 from snportal.models import Job
 from testsupport.processes import qcluster
 from testsupport.waiting import wait_until
@@ -30,14 +31,6 @@ sleep 300
 def worker(images_dir: Path) -> Iterator[subprocess.Popen]:
     with qcluster({"SNPORTAL_IMAGES_DIR": str(images_dir)}) as process:
         yield process
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_the_build_log_grows_live_and_cancel_stops_the_whole_step(
@@ -59,7 +52,7 @@ def test_the_build_log_grows_live_and_cancel_stops_the_whole_step(
     pid_file = image.rootimgdir / "postinstall.pid"
     wait_until(pid_file.exists, 10, message=f"{pid_file} was not written")
     postinstall_pid = int(pid_file.read_text())
-    assert alive(postinstall_pid)
+    assert jobs.pid_alive(postinstall_pid)
 
     operator_web.post(f"/jobs/{job.pk}/cancel/")
     wait_until(
@@ -67,7 +60,7 @@ def test_the_build_log_grows_live_and_cancel_stops_the_whole_step(
     )
     job.refresh_from_db()
     assert job.status == "cancelled", job.log + job.error
-    wait_until(lambda: not alive(postinstall_pid), 10, message="postinstall still runs")
+    wait_until(lambda: not jobs.pid_alive(postinstall_pid), 10, message="postinstall still runs")
     image.refresh_from_db()
     assert image.current_version == previous and image.build_job is None
     assert not [p.name for p in image.rootimgdir.iterdir() if p.name.startswith(".build-")]

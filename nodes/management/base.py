@@ -29,6 +29,8 @@ class NodeCommand(PortalCommand):
     noderange_help: ClassVar[str] = "e.g. 'rack1,-node03' or ^/path/file (one name a line)"
     #: True where the work may run on a service node: ``-V`` says where each node's ran.
     where: ClassVar[bool] = False
+    #: Positional words after the noderange: name → ``add_argument`` keywords.
+    words: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> ArgumentParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
@@ -47,6 +49,8 @@ class NodeCommand(PortalCommand):
         if self.noderange_nargs:
             kwargs["nargs"] = self.noderange_nargs
         parser.add_argument("noderange", **kwargs)
+        for name, spec in self.words.items():
+            parser.add_argument(name, **spec)
 
     def nodes(self, expr: str) -> list[str]:
         """The names a noderange selects; ``^/path`` reads them from a file."""

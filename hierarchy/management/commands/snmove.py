@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from argparse import ArgumentParser
 from typing import Any
 
 from hierarchy import services
@@ -15,10 +14,7 @@ class Command(NodeCommand):
         "their queued work moves to SN's cluster, DHCP and consoles follow. Audited."
     )
     permission = "hierarchy.move_servicenode"
-
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        super().add_arguments(parser)
-        parser.add_argument("servicenode", metavar="SN")
+    words = {"servicenode": {"metavar": "SN", "help": "the service node to serve them"}}
 
     def handle(self, *args: Any, **options: Any) -> None:
         sn = options["servicenode"]

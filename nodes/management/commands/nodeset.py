@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import CommandError
@@ -18,10 +17,7 @@ class Command(NodeCommand):
         "node is refused."
     )
     permission = "nodes.netboot_node"
-
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        super().add_arguments(parser)
-        parser.add_argument("state", help="osimage=<imagename> | boot | offline | stat")
+    words = {"state": {"help": "osimage=<imagename> | boot | offline | stat"}}
 
     def required_permission(self, options: dict[str, Any]) -> str | None:
         return None if options["state"] == "stat" else self.permission

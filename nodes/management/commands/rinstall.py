@@ -21,10 +21,10 @@ class Command(NodeCommand):
     )
     permission = "nodes.netboot_node"
     where = True
+    words = {"target": {"nargs": "?", "default": "", "help": "osimage=<imagename>"}}
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("target", nargs="?", default="", help="osimage=<imagename>")
         parser.add_argument(
             "--wait",
             type=int,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from argparse import ArgumentParser
 from typing import Any
 
 from nodes import services
 from nodes.management.base import NodeCommand
-from nodes.services import POWER_ALIASES, POWER_VERBS
+from nodes.verbs import POWER_ALIASES, POWER_VERBS
 
 
 class Command(NodeCommand):
@@ -15,11 +14,7 @@ class Command(NodeCommand):
     permission = "nodes.power_node"
     where = True
     verb = "rpower"
-    actions: tuple[str, ...] = (*POWER_VERBS, *POWER_ALIASES)
-
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        super().add_arguments(parser)
-        parser.add_argument("action", choices=self.actions)
+    words = {"action": {"choices": (*POWER_VERBS, *POWER_ALIASES)}}
 
     def handle(self, *args: Any, **options: Any) -> None:
         names = self.nodes(options["noderange"])
