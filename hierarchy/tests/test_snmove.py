@@ -52,22 +52,24 @@ def test_snmove_makes_the_destination_primary_and_requeues_queued_work(
     assert AuditEvent.objects.filter(verb="servicenode.snmove", object_name="sn02").exists()
 
 
-@pytest.mark.django_db
-def test_viewer_cannot_snmove(viewer_web: Client) -> None:
+@pytest.fixture
+def c1_on_sn01(db: None) -> None:
+    """Two service nodes; c1 served by sn01 only."""
     make_sn("sn01")
     make_sn("sn02", address="192.168.79.1/24")
     make_node("c1", servicenode="sn01")
+
+
+def test_viewer_cannot_snmove(viewer_web: Client, c1_on_sn01: None) -> None:
     response = viewer_web.post("/hierarchy/snmove/", {"noderange": "c1", "servicenode": "sn02"})
     assert response.status_code == 403
     assert Node.objects.get(name="c1").servicenode == "sn01"
     assert AuditEvent.objects.filter(verb="node.snmove", outcome="denied").exists()
 
 
-@pytest.mark.django_db
-def test_operator_snmoves_from_the_service_nodes_page(operator_web: Client) -> None:
-    make_sn("sn01")
-    make_sn("sn02", address="192.168.79.1/24")
-    make_node("c1", servicenode="sn01")
+def test_operator_snmoves_from_the_service_nodes_page(
+    operator_web: Client, c1_on_sn01: None
+) -> None:
     page = operator_web.get("/hierarchy/").content.decode()
     assert "snmove-form" in page and "sn02" in page
     response = operator_web.post("/hierarchy/snmove/", {"noderange": "c1", "servicenode": "sn02"})
