@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from images.builders.base import BuildSpec, default_mirror
 from images.builders.debian import build_rootfs
 from images.pack import pack_image
+from testsupport.builds import build_spec
 
 BENCH = Path(__file__).resolve().parent.parent / "var" / "bench"
 TREE = BENCH / "minbase" / "rootimg"
@@ -49,15 +49,7 @@ def ensure_tree() -> float | None:
         return None
     shutil.rmtree(TREE.parent, ignore_errors=True)
     TREE.parent.mkdir(parents=True)
-    spec = BuildSpec(
-        imagename="bench-minbase",
-        osvers="debian12",
-        osarch="x86_64",
-        profile="bench",
-        distro_name="debian12",
-        mirror=default_mirror(),
-        exlist=EXLIST,
-    )
+    spec = build_spec("debian12", "bench", imagename="bench-minbase", exlist=EXLIST)
     start = time.monotonic()
     build_rootfs(spec, TREE, log=lambda line: None)
     return time.monotonic() - start

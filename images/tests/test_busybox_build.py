@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from images.builders.base import BuildSpec
 from images.builders.busybox import build_rootfs, static_busybox
 from images.initrd import build_initrd
 from images.kernel import fetch_debian_kernel
 from images.pack import pack_image
+from testsupport.builds import build_spec
 
 CACHE = Path(__file__).resolve().parents[2] / "var" / "cache"
 BOOT_TIMEOUT = 120
@@ -31,12 +31,8 @@ BOOT_TIMEOUT = 120
 def packed(tmp_path_factory):
     """One busybox image, built and packed with cpio+zstd and squashfs."""
     base = tmp_path_factory.mktemp("busybox")
-    spec = BuildSpec(
-        imagename="busybox-x86_64-netboot-compute",
-        osvers="busybox",
-        osarch="x86_64",
-        profile="compute",
-        distro_name="busybox",
+    spec = build_spec(
+        "busybox",
         synclists=[("/etc/motd", "0644", "hello from snportal\n")],
         postinstall='#!/bin/sh\necho "$2 $3 $4 $IMG_NAME" > "$1/etc/postinstall-ran"\n',
     )

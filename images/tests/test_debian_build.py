@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from images.builders.base import BuildSpec, default_mirror
 from images.builders.busybox import static_busybox
 from images.builders.debian import DEFAULT_COMPUTE_PKGLIST, DEFAULT_EXLIST, build_rootfs
 from images.initrd import build_initrd
 from images.kernel import kernel_from_tree
 from images.lists import parse_pkglist
 from images.pack import pack_image
+from testsupport.builds import build_spec
 
 pytestmark = pytest.mark.slow
 CACHE = Path(__file__).resolve().parents[2] / "var" / "cache"
@@ -22,13 +22,8 @@ CACHE = Path(__file__).resolve().parents[2] / "var" / "cache"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     base = tmp_path_factory.mktemp("debian")
-    spec = BuildSpec(
-        imagename="debian12-x86_64-netboot-compute",
-        osvers="debian12",
-        osarch="x86_64",
-        profile="compute",
-        distro_name="debian12",
-        mirror=default_mirror(),
+    spec = build_spec(
+        "debian12",
         suite="bookworm",
         pkglist=parse_pkglist(DEFAULT_COMPUTE_PKGLIST),
         exlist=DEFAULT_EXLIST,
