@@ -145,6 +145,9 @@ def submit(
 ) -> Job:
     """Make a job: queued after commit, or (``foreground``) run here now; the job.
 
+    Call it with ``foreground`` outside any transaction: the job row must be committed
+    before the body runs (a streaming thread and the service nodes' parts read it).
+
     ``body`` is the dotted path of the job body (``<app>.tasks.<name>``). ``targets`` routes
     the job over those node names (one part per cluster, ``params["nodes"]`` = the part's
     nodes); without it the job runs once, on ``cluster``'s queue (default: this one).

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from snportal import defs
+from snportal.management.base import PortalCommand
 from snportal.management.commands._cli import (
     exit_failed,
     intermixed,
@@ -55,7 +56,7 @@ def present(deftype: defs.DefType, spec: str) -> tuple[list[str], list[str]]:
 
 
 def single_object(
-    command: BaseCommand, options: dict[str, Any], *, create: bool
+    command: PortalCommand, options: dict[str, Any], *, create: bool
 ) -> defs.ApplyReport:
     """mkdef/chdef with ``-o`` and ``attr=value`` words."""
     positional, attrs = parse_assignments(options["words"])
@@ -64,25 +65,22 @@ def single_object(
         raise CommandError("No object names were provided.")
     op = defs.PLUS if options.get("plus") else defs.MINUS if options.get("minus") else defs.SET
     who = command.who  # PortalCommand: the --user, checked for the admin role
-    try:
-        deftype = defs.get(options["objtype"])
-        with transaction.atomic():
-            if create:
-                make = getattr(deftype, "new_names", None)
-                names = make(spec) if make else [n for n in spec.split(",") if n]
-                made = [stanza.Stanza(n, deftype.objtype, attrs) for n in names]
-                report = deftype.apply(
-                    made, replace=options.get("force", False), change_only=False, actor=who
-                )
-            else:
-                found, missing = present(deftype, spec)
-                kwargs = {} if op == defs.SET else {"op": op}
-                if kwargs and "op" not in inspect.signature(deftype.change).parameters:
-                    raise defs.DefError(f"-p and -m mean nothing for {deftype.objtype} objects")
-                # chdef creates what does not exist yet, as xCAT's does.
-                report = deftype.change([*found, *missing], attrs, actor=who, **kwargs)
-    except defs.DefError as e:
-        raise CommandError(str(e)) from None
+    deftype = defs.get(options["objtype"])
+    with transaction.atomic():  # a DefError rolls back and is the command's error message
+        if create:
+            make = getattr(deftype, "new_names", None)
+            names = make(spec) if make else [n for n in spec.split(",") if n]
+            made = [stanza.Stanza(n, deftype.objtype, attrs) for n in names]
+            report = deftype.apply(
+                made, replace=options.get("force", False), change_only=False, actor=who
+            )
+        else:
+            found, missing = present(deftype, spec)
+            kwargs = {} if op == defs.SET else {"op": op}
+            if kwargs and "op" not in inspect.signature(deftype.change).parameters:
+                raise defs.DefError(f"-p and -m mean nothing for {deftype.objtype} objects")
+            # chdef creates what does not exist yet, as xCAT's does.
+            report = deftype.change([*found, *missing], attrs, actor=who, **kwargs)
     print_warnings(command.stderr, report.warnings)
     return report
 
@@ -108,7 +106,7 @@ def finish(command: BaseCommand, report: defs.ApplyReport, *, empty_is_error: bo
 
 
 def apply_stanzas(
-    command: BaseCommand,
+    command: PortalCommand,
     text: str,
     options: dict[str, Any],
     *,
