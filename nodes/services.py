@@ -733,8 +733,3 @@ def request_power(
 ) -> Job:
     """Queue an rpower/rsetboot job for the workers (submitted after commit)."""
     return submit_power(command, names, verb, actor=actor)
-
-
-def run_power(command: str, names: Sequence[str], verb: str, *, actor: audit.Actor) -> Job:
-    """Run an rpower/rsetboot job now (the CLI), recorded like a queued one."""
-    return submit_power(command, names, verb, actor=actor, foreground=True)

@@ -44,7 +44,7 @@ def test_parts_merge_their_results_and_the_last_one_finishes_the_job() -> None:
     make_sn("sn01")
     make_node("c1", servicenode="sn01")
     make_node("m1")
-    job = jobs.route(Job(kind="t", func="hierarchy.tests.test_parts.report_body"), ["c1", "m1"])
+    job = jobs.submit("t", "hierarchy.tests.test_parts.report_body", ["c1", "m1"], queue=False)
     assert jobs.run_part(job.pk, "sn01") == "part done"
     job.refresh_from_db()
     assert job.status == "running"
@@ -60,7 +60,7 @@ def test_parts_merge_their_results_and_the_last_one_finishes_the_job() -> None:
 @pytest.mark.django_db
 def test_a_part_runs_only_once() -> None:
     make_node("m1")
-    job = jobs.route(Job(kind="t", func="hierarchy.tests.test_parts.report_body"), ["m1"])
+    job = jobs.submit("t", "hierarchy.tests.test_parts.report_body", ["m1"], queue=False)
     assert jobs.run_part(job.pk, "snportal") == "succeeded"
     assert jobs.run_part(job.pk, "snportal").startswith("part not queued")
 
@@ -118,7 +118,7 @@ def test_the_foreground_waits_for_the_service_nodes_part() -> None:
 
     make_sn("sn01")
     make_node("c1", servicenode="sn01")
-    job = jobs.route(Job(kind="t", func="hierarchy.tests.test_parts.report_body"), ["c1"])
+    job = jobs.submit("t", "hierarchy.tests.test_parts.report_body", ["c1"], queue=False)
     done: list[Job] = []
     waiter = threading.Thread(
         target=lambda: done.append(jobs.wait(job.pk, timeout=20, poll=0.05)), daemon=True
@@ -136,7 +136,7 @@ def test_the_foreground_waits_for_the_service_nodes_part() -> None:
 def test_the_job_page_shows_where_each_node_ran(viewer_web: Client) -> None:
     make_sn("sn01")
     make_node("c1", servicenode="sn01")
-    job = jobs.route(Job(kind="t", func="hierarchy.tests.test_parts.report_body"), ["c1"])
+    job = jobs.submit("t", "hierarchy.tests.test_parts.report_body", ["c1"], queue=False)
     jobs.run_part(job.pk, "sn01")
     page = viewer_web.get(f"/jobs/{job.pk}/").content.decode()
     assert "Ran on" in page and "<td>sn01</td>" in page
