@@ -103,32 +103,12 @@ def verb(object_type: str, action: str) -> str:
     return f"{VERB_PREFIX.get(object_type, object_type)}.{action}"
 
 
-def record(
-    verb: str,
-    *,
-    request: Any = None,
-    actor: Actor | None = None,
-    obj: Any = None,
-    object_type: str = "",
-    object_name: str = "",
-    before: Any = None,
-    after: Any = None,
-    outcome: str = AuditEvent.Outcome.SUCCESS,
-    message: str = "",
-) -> AuditEvent:
-    """Append one audit row. The actor comes from ``request``, ``actor`` or the context."""
-    event = build(
-        verb,
-        request=request,
-        actor=actor,
-        obj=obj,
-        object_type=object_type,
-        object_name=object_name,
-        before=before,
-        after=after,
-        outcome=outcome,
-        message=message,
-    )
+def record(verb: str, **fields: Any) -> AuditEvent:
+    """Append one audit row: ``build``'s row (same keyword arguments), saved.
+
+    The actor comes from ``request``, ``actor`` or the context.
+    """
+    event = build(verb, **fields)
     event.save()
     return event
 
