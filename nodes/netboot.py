@@ -393,6 +393,7 @@ def start_rinstall(
     """rinstall as a job (body :func:`nodes.tasks.rinstall_job`), after checking the target
     so errors come at once: queued for the workers (web, its request audited), or run here
     (``foreground``, the CLI, which only checks the words and lets nodeset refuse per node).
+    The requester is ``actor`` (``user`` is the same person, kept for the callers' shape).
     """
     from snportal import jobs
 

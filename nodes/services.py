@@ -731,5 +731,6 @@ def submit_power(
 def request_power(
     command: str, names: Sequence[str], verb: str, *, user: Any = None, actor: audit.Actor
 ) -> Job:
-    """Queue an rpower/rsetboot job for the workers (submitted after commit)."""
+    """Queue an rpower/rsetboot job for the workers (submitted after commit); the job's
+    requester is ``actor`` (``user`` is the same person, kept for the callers' shape)."""
     return submit_power(command, names, verb, actor=actor)

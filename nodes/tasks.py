@@ -45,6 +45,7 @@ def _closing(job: Job) -> Closing:
 
 
 def _rinstall_closing(job: Job) -> Closing:
+    """``node.rinstall`` over the job's nodes: ``rinstall: 2 powering on, 0 failed``."""
     names = job.params["nodes"]
     return Closing(
         "node.rinstall",
