@@ -28,7 +28,8 @@ from nodes.models import Node
 from snportal import roles
 from snportal.models import AuditEvent
 from tests.labkit import start_qemu_lab, stop_qemu_lab
-from testsupport.personas import PASSWORD, make_user
+from testsupport.browser import chromium, log_in
+from testsupport.personas import make_user
 from testsupport.processes import database_url_for_subprocess
 
 pytestmark = [
@@ -39,13 +40,6 @@ pytestmark = [
 BASE = Path(__file__).resolve().parent.parent
 SOURCE = "busybox-x86_64-netboot-service"
 CUSTOM = "busybox-x86_64-netboot-mysvc"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def free_port() -> int:
@@ -100,13 +94,9 @@ def portal(live_server: Any, settings: Any, tmp_path: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -119,11 +109,7 @@ def shots(tmp_path: Path) -> Path:
 def session(browser: Any, base: str, username: str) -> Any:
     page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
     page.set_default_timeout(30_000)
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    log_in(page, base, username)
     return page
 
 

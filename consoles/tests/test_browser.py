@@ -13,7 +13,8 @@ import pytest
 from consoles.tests.conftest import ServerThread
 from nodes.models import Node
 from snportal import roles
-from testsupport.personas import PASSWORD, make_user
+from testsupport.browser import chromium, log_in
+from testsupport.personas import make_user
 from testsupport.waiting import wait_until
 
 pytestmark = [
@@ -21,27 +22,12 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium"),
 ]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture
 def page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread; the test's ORM calls are
-    # still plain synchronous code.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        yield page
-        browser.close()
+    with chromium() as browser:
+        yield browser.new_page(viewport={"width": 1400, "height": 900})
 
 
 @pytest.fixture
@@ -50,14 +36,6 @@ def consoles(live_server: Any, settings: Any, tmp_path: Path) -> Iterator[Server
     settings.CONSOLES_URL = f"ws://127.0.0.1:{server.port}"
     yield server
     server.stop()
-
-
-def log_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def terminal_text(page: Any, selector: str = "[data-testid=terminal]") -> str:
