@@ -15,7 +15,7 @@ def make_node(name: str = "node01", **attrs: str) -> Any:
     """A node defined through the same service as mkdef, attributes as xCAT text."""
     from nodes.models import Node
 
-    services.save_nodes([(name, attrs)], mode=services.CREATE, actor=audit.cli_actor())
+    services.save_nodes([(name, attrs)], mode=services.CREATE, actor=ACTOR)
     return Node.objects.get(name=name)
 
 
@@ -31,3 +31,30 @@ def cli(*args: str, stdin: str = "") -> tuple[str, str]:
     finally:
         sys.stdin = old
     return out.getvalue(), err.getvalue()
+
+
+MAC = "52:54:00:00:00:01"
+ACTOR = audit.Actor(user_id=None, username="test@cli")
+
+
+def netboot_node(image: Any, name: str = "n01", mac: str = MAC) -> Any:
+    """A node set to netboot ``image``: its boot attempt is open."""
+    from nodes import netboot
+    from nodes.models import Node
+
+    make_node(name, mac=mac)
+    netboot.nodeset([name], f"osimage={image.imagename}", actor=ACTOR)
+    return Node.objects.get(name=name)
+
+
+def ipxe_script(client: Any, mac: str = MAC) -> str:
+    """The iPXE script the boot service answers ``mac`` with (asserting it answered)."""
+    response = client.get("/boot/ipxe", {"mac": mac})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def kernel_params(script: str) -> dict[str, str]:
+    """The ``key=value`` parameters of an iPXE script's kernel line."""
+    kernel = next(line for line in script.splitlines() if line.startswith("kernel "))
+    return dict(p.split("=", 1) for p in kernel.split()[2:] if "=" in p)

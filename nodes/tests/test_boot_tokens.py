@@ -19,30 +19,17 @@ from lab.bmcsim import Lab
 from lab.ports import free_base_port
 from nodes import netboot
 from nodes.models import Node, NodeEvent, UnknownMac
-from nodes.tests.factories import cli, make_node
-from snportal import audit
+from nodes.tests.factories import (
+    ACTOR,
+    MAC,
+    cli,
+    ipxe_script,
+    kernel_params,
+    make_node,
+    netboot_node,
+)
 
 pytestmark = pytest.mark.django_db
-ACTOR = audit.Actor(None, "test@cli")
-MAC = "52:54:00:00:00:01"
-
-
-def netboot_node(packed: Any, name: str = "n01") -> Node:
-    """A node set to netboot the packed image: its boot attempt is open."""
-    make_node(name, mac=MAC)
-    netboot.nodeset([name], f"osimage={packed.imagename}", actor=ACTOR)
-    return Node.objects.get(name=name)
-
-
-def script(client: Client) -> str:
-    response = client.get("/boot/ipxe", {"mac": MAC})
-    assert response.status_code == 200
-    return response.content.decode()
-
-
-def params_of(text: str) -> dict[str, str]:
-    kernel = next(line for line in text.splitlines() if line.startswith("kernel "))
-    return dict(p.split("=", 1) for p in kernel.split()[2:] if "=" in p)
 
 
 def artifact(client: Client, packed: Any, token: str, filename: str = "kernel") -> int:
@@ -60,8 +47,8 @@ def test_a_second_script_request_neither_reveals_nor_revokes_the_first_token(
     client: Client, packed
 ) -> None:
     netboot_node(packed)
-    real = params_of(script(client))["snp.token"]
-    stranger = params_of(script(client))["snp.token"]
+    real = kernel_params(ipxe_script(client))["snp.token"]
+    stranger = kernel_params(ipxe_script(client))["snp.token"]
     assert stranger != real
     assert artifact(client, packed, real) == 200
     assert report(client, real, "netbooting") == 200
@@ -80,8 +67,8 @@ def test_every_script_with_a_token_is_a_node_event_with_the_client_address(
 def test_a_boot_attempt_issues_a_limited_number_of_tokens(client: Client, packed) -> None:
     node = netboot_node(packed)
     for _ in range(3):
-        assert "snp.token=" in script(client)
-    refused = script(client)
+        assert "snp.token=" in ipxe_script(client)
+    refused = ipxe_script(client)
     assert "snp.token=" not in refused and "kernel" not in refused
     assert "already issued 3 boot scripts" in refused
     assert NodeEvent.objects.filter(node=node, message__startswith="script refused").exists()
@@ -90,7 +77,7 @@ def test_a_boot_attempt_issues_a_limited_number_of_tokens(client: Client, packed
 def test_a_node_gets_no_token_outside_a_boot_attempt(client: Client, packed) -> None:
     netboot_node(packed)
     Node.objects.filter(name="n01").update(boot_armed_at=timezone.now() - timedelta(hours=1))
-    text = script(client)
+    text = ipxe_script(client)
     assert "snp.token=" not in text and "no boot attempt is open" in text
     assert Node.objects.get(name="n01").boot_tokens == []
 
@@ -100,23 +87,23 @@ def test_a_node_refused_a_token_says_how_to_open_an_attempt_and_asks_again(
 ) -> None:
     netboot_node(packed)
     Node.objects.filter(name="n01").update(boot_armed_at=timezone.now() - timedelta(hours=1))
-    text = script(client)
+    text = ipxe_script(client)
     assert "rinstall n01" in text
     assert text.rstrip().endswith("reboot") and "poweroff" not in text
 
 
 def test_a_booted_node_asking_again_gets_no_new_token(client: Client, packed) -> None:
     netboot_node(packed)
-    token = params_of(script(client))["snp.token"]
+    token = kernel_params(ipxe_script(client))["snp.token"]
     for status in ("netbooting", "booting", "booted"):
         assert report(client, token, status) == 200
-    assert "snp.token=" not in script(client)
+    assert "snp.token=" not in ipxe_script(client)
 
 
 def test_the_first_report_binds_the_attempt_to_its_token(client: Client, packed) -> None:
     netboot_node(packed)
-    first = params_of(script(client))["snp.token"]
-    second = params_of(script(client))["snp.token"]
+    first = kernel_params(ipxe_script(client))["snp.token"]
+    second = kernel_params(ipxe_script(client))["snp.token"]
     assert report(client, second, "netbooting") == 200
     assert artifact(client, packed, first, "rootimg.cpio.zst") == 403
     assert report(client, first, "booting") == 403
@@ -127,10 +114,10 @@ def test_nodeset_and_rinstall_open_a_new_attempt_that_forgets_old_tokens(
     client: Client, packed
 ) -> None:
     netboot_node(packed)
-    old = params_of(script(client))["snp.token"]
+    old = kernel_params(ipxe_script(client))["snp.token"]
     netboot.nodeset(["n01"], f"osimage={packed.imagename}", actor=ACTOR)
     assert artifact(client, packed, old) == 403
-    assert "snp.token=" in script(client)
+    assert "snp.token=" in ipxe_script(client)
 
 
 def test_nodeset_boot_closes_the_boot_attempt(client: Client, packed) -> None:
@@ -141,7 +128,7 @@ def test_nodeset_boot_closes_the_boot_attempt(client: Client, packed) -> None:
 
 def test_a_booted_node_s_token_no_longer_opens_the_image(client: Client, packed) -> None:
     netboot_node(packed)
-    token = params_of(script(client))["snp.token"]
+    token = kernel_params(ipxe_script(client))["snp.token"]
     for status in ("netbooting", "booting", "booted"):
         assert report(client, token, status) == 200
     assert artifact(client, packed, token, "rootimg.cpio.zst") == 403
@@ -152,7 +139,7 @@ def test_a_booted_node_may_repeat_its_report_during_the_grace_only(
     client: Client, packed, settings: Any
 ) -> None:
     node = netboot_node(packed)
-    token = params_of(script(client))["snp.token"]
+    token = kernel_params(ipxe_script(client))["snp.token"]
     for status in ("netbooting", "booting", "booted"):
         report(client, token, status)
     events = NodeEvent.objects.filter(node=node).count()
@@ -167,7 +154,7 @@ def test_a_booted_node_may_repeat_its_report_during_the_grace_only(
 
 def test_a_failed_boot_s_token_is_dead(client: Client, packed) -> None:
     netboot_node(packed)
-    token = params_of(script(client))["snp.token"]
+    token = kernel_params(ipxe_script(client))["snp.token"]
     assert report(client, token, "failed") == 200
     assert report(client, token, "booted") == 403
     assert artifact(client, packed, token) == 403
@@ -176,7 +163,7 @@ def test_a_failed_boot_s_token_is_dead(client: Client, packed) -> None:
 
 def test_a_token_expires_with_the_boot_state_timeout(client: Client, packed, settings: Any) -> None:
     netboot_node(packed)
-    token = params_of(script(client))["snp.token"]
+    token = kernel_params(ipxe_script(client))["snp.token"]
     report(client, token, "netbooting")
     late = timezone.now() - timedelta(seconds=settings.BOOT_TIMEOUTS["netbooting"] + 1)
     Node.objects.filter(name="n01").update(statustime=late)
@@ -205,9 +192,9 @@ def test_rpower_reset_of_a_netboot_node_opens_a_boot_attempt(
     )
     netboot.nodeset(["n01"], f"osimage={packed.imagename}", actor=ACTOR)
     Node.objects.filter(name="n01").update(boot_armed_at=None)  # that attempt is over
-    assert "snp.token=" not in script(client)
+    assert "snp.token=" not in ipxe_script(client)
     cli("rpower", "n01", "reset")
-    assert "snp.token=" in script(client)
+    assert "snp.token=" in ipxe_script(client)
 
 
 # --- floods -------------------------------------------------------------------------------
@@ -218,7 +205,7 @@ def test_a_status_report_flood_gets_429_without_filling_the_timeline(
 ) -> None:
     settings.BOOT_RATE_PER_NODE = 5
     node = netboot_node(packed)
-    script(client)
+    ipxe_script(client)
     before = NodeEvent.objects.filter(node=node).count()
     codes = [report(client, "guess", "booted") for _ in range(20)]
     assert codes == [403] * 5 + [429] * 15

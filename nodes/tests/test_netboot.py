@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -12,30 +11,18 @@ from django.utils import timezone
 from images.tests.factories import make_image
 from nodes import netboot
 from nodes.models import Node, NodeEvent
-from nodes.tests.factories import cli, make_node
-from snportal import audit
+from nodes.tests.factories import (
+    ACTOR,
+    MAC,
+    cli,
+    ipxe_script,
+    kernel_params,
+    make_node,
+    netboot_node,
+)
 from snportal.models import AuditEvent, Job
 
 pytestmark = pytest.mark.django_db
-ACTOR = audit.Actor(None, "test@cli")
-MAC = "52:54:00:00:00:01"
-
-
-def netboot_node(packed: Any, name: str = "n01", mac: str = MAC) -> Node:
-    make_node(name, mac=mac)
-    netboot.nodeset([name], f"osimage={packed.imagename}", actor=ACTOR)
-    return Node.objects.get(name=name)
-
-
-def script(client: Client, mac: str = MAC) -> str:
-    response = client.get("/boot/ipxe", {"mac": mac})
-    assert response.status_code == 200
-    return response.content.decode()
-
-
-def params_of(text: str) -> dict[str, str]:
-    kernel = next(line for line in text.splitlines() if line.startswith("kernel "))
-    return dict(p.split("=", 1) for p in kernel.split()[2:] if "=" in p)
 
 
 def test_nodeset_sets_many_nodes_in_a_few_queries(packed, django_assert_max_num_queries) -> None:
@@ -74,9 +61,9 @@ def test_nodeset_cli_prints_xcat_lines(packed) -> None:
 
 def test_netboot_script_carries_the_boot_protocol(client: Client, packed) -> None:
     node = netboot_node(packed)
-    text = script(client)
+    text = ipxe_script(client)
     assert text.startswith("#!ipxe")
-    params = params_of(text)
+    params = kernel_params(text)
     node.refresh_from_db()
     assert params["snp.node"] == "n01" and params["snp.token"] == node.boot_token
     assert params["snp.status"] == "http://10.0.2.100/boot/status"
@@ -87,20 +74,22 @@ def test_netboot_script_carries_the_boot_protocol(client: Client, packed) -> Non
 def test_a_node_with_xcatmaster_is_sent_to_it(client: Client, packed) -> None:
     make_node("n01", mac=MAC, xcatmaster="192.0.2.5:8080")
     netboot.nodeset(["n01"], f"osimage={packed.imagename}", actor=ACTOR)
-    assert "snp.status=http://192.0.2.5:8080/boot/status" in script(client)
+    assert "snp.status=http://192.0.2.5:8080/boot/status" in ipxe_script(client)
 
 
 def test_local_boot_and_offline_states_render_their_scripts(client: Client, packed) -> None:
     make_node("n01", mac=MAC)
     netboot.nodeset(["n01"], "boot", actor=ACTOR)
-    assert "exit" in script(client) and "kernel" not in script(client)
+    assert "exit" in ipxe_script(client) and "kernel" not in ipxe_script(client)
     netboot.nodeset(["n01"], "offline", actor=ACTOR)
-    assert "offline" in script(client)
+    assert "offline" in ipxe_script(client)
 
 
 def test_artifacts_need_the_node_s_current_token(client: Client, packed) -> None:
     netboot_node(packed)
-    kernel_url = next(line for line in script(client).splitlines() if line.startswith("kernel "))
+    kernel_url = next(
+        line for line in ipxe_script(client).splitlines() if line.startswith("kernel ")
+    )
     url = kernel_url.split()[1].removeprefix("http://10.0.2.100")
     assert client.get(url).status_code == 200
     assert client.get(url.replace("&t=", "&t=x")).status_code == 403
@@ -109,7 +98,7 @@ def test_artifacts_need_the_node_s_current_token(client: Client, packed) -> None
 def test_another_node_s_token_does_not_open_this_image(client: Client, packed) -> None:
     netboot_node(packed)
     make_node("n02", mac="52:54:00:00:00:02")
-    script(client)
+    ipxe_script(client)
     token = Node.objects.get(name="n01").boot_token
     response = client.get(
         f"/boot/images/{packed.imagename}/{packed.current_version.version}/kernel",
@@ -120,7 +109,7 @@ def test_another_node_s_token_does_not_open_this_image(client: Client, packed) -
 
 def test_artifacts_support_ranges_and_etags(client: Client, packed) -> None:
     netboot_node(packed)
-    script(client)
+    ipxe_script(client)
     node = Node.objects.get(name="n01")
     url = f"/boot/images/{packed.imagename}/{packed.current_version.version}/rootimg.cpio.zst"
     query = {"node": "n01", "t": node.boot_token}
@@ -138,7 +127,7 @@ def test_artifacts_support_ranges_and_etags(client: Client, packed) -> None:
 
 def test_status_report_with_the_token_moves_the_node_on(client: Client, packed) -> None:
     netboot_node(packed)
-    params = params_of(script(client))
+    params = kernel_params(ipxe_script(client))
     response = client.post(
         "/boot/status", {"node": "n01", "token": params["snp.token"], "status": "netbooting"}
     )
@@ -148,7 +137,7 @@ def test_status_report_with_the_token_moves_the_node_on(client: Client, packed) 
 
 def test_status_report_with_a_wrong_token_is_refused_and_noted(client: Client, packed) -> None:
     netboot_node(packed)
-    script(client)
+    ipxe_script(client)
     response = client.post("/boot/status", {"node": "n01", "token": "guess", "status": "booted"})
     assert response.status_code == 403
     node = Node.objects.get(name="n01")
@@ -158,7 +147,7 @@ def test_status_report_with_a_wrong_token_is_refused_and_noted(client: Client, p
 
 def test_a_failed_report_keeps_its_reason(client: Client, packed) -> None:
     netboot_node(packed)
-    token = params_of(script(client))["snp.token"]
+    token = kernel_params(ipxe_script(client))["snp.token"]
     client.post(
         "/boot/status",
         {"node": "n01", "token": token, "status": "failed", "reason": "checksum mismatch"},
@@ -169,7 +158,7 @@ def test_a_failed_report_keeps_its_reason(client: Client, packed) -> None:
 
 def test_a_node_silent_past_its_timeout_fails_with_its_last_stage(client: Client, packed) -> None:
     netboot_node(packed)
-    script(client)
+    ipxe_script(client)
     Node.objects.filter(name="n01").update(
         status="netbooting", statustime=timezone.now() - timedelta(hours=1)
     )
