@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from snportal import audit, events
 from snportal.models import Job
+from xcat.noderange import compress
 
 #: How often a foreground run prints the new part of its log.
 STREAM_POLL_SECONDS = 0.3
@@ -374,8 +375,7 @@ def _close(job: Job, summary: str) -> None:
     if spec.summary:
         message = summary or job.error
         if failed:
-            shown = ",".join(failed[:20]) + (",…" if len(failed) > 20 else "")
-            message += f" ({shown})"
+            message += f" ({compress(failed)})"
     elif job.status == Job.Status.SUCCEEDED:
         message = f"job #{job.pk}: {summary}"
     else:
