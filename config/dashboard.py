@@ -19,14 +19,15 @@ from images.models import OsImage
 from nodes.models import Node
 from snportal.models import AuditEvent, Job
 
-STATUS_ORDER = ["", "powering-on", "netbooting", "booting", "booted", "failed"]
+# Boot order, as Node.Status declares it.
+STATUS_ORDER = list(Node.Status.values)
 
 
 def status_counts() -> list[tuple[str, str, int]]:
     """(status value, label, count) for every status, zeros included, in boot order."""
     counts = dict(Node.objects.values_list("status").annotate(n=Count("id")).order_by())
     labels = dict(Node.Status.choices)
-    return [(s, labels.get(s, s) or "unknown", counts.get(s, 0)) for s in STATUS_ORDER]
+    return [(s, labels[s], counts.get(s, 0)) for s in STATUS_ORDER]
 
 
 def stuck_nodes(limit: int = 20) -> list[Node]:

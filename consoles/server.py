@@ -41,6 +41,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from consoles.broker import Broker, NodeConsole, SourceError, Subscriber
+from nodes.models import Node
 from snportal.live import (
     CLOSE_TOO_SLOW,
     EVENTS_PATH,
@@ -304,7 +305,7 @@ class ConsoleServer:
         node, status = payload.get("node"), payload.get("status")
         if not isinstance(node, str) or status is None:
             return
-        self._set_status(node, str(status) or "unknown")
+        self._set_status(node, str(status) or Node.Status.UNKNOWN.label)
 
 
 def _user_key(ticket: Ticket) -> int | str:

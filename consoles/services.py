@@ -306,7 +306,7 @@ class PortalHooks:
     @_in_thread
     def statuses(self, nodes: list[str]) -> dict[str, str]:
         rows = Node.objects.filter(name__in=nodes).values_list("name", "status")
-        return {name: status or "unknown" for name, status in rows}
+        return {name: status or Node.Status.UNKNOWN.label for name, status in rows}
 
 
 def parse_when(text: str) -> float:

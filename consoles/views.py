@@ -52,7 +52,7 @@ def wall(request: HttpRequest) -> HttpResponse:
             error = f"{len(names)} nodes: a wall shows at most {WALL_LIMIT}; narrow the range"
             names = []
     statuses = dict(Node.objects.filter(name__in=names).values_list("name", "status"))
-    tiles = [{"name": n, "status": statuses.get(n) or "unknown"} for n in names]
+    tiles = [{"name": n, "status": statuses.get(n) or Node.Status.UNKNOWN.label} for n in names]
     context = {
         "range": expr,
         "tiles": tiles,

@@ -41,7 +41,7 @@ def arm(names: Iterable[str], *, now: datetime | None = None) -> int:
 
 def armed(node: Node, now: datetime) -> bool:
     """The node's boot attempt still accepts script requests."""
-    window = timedelta(seconds=settings.BOOT_TIMEOUTS["powering-on"])
+    window = timedelta(seconds=settings.BOOT_TIMEOUTS[Node.Status.POWERING_ON])
     return node.boot_armed_at is not None and node.boot_armed_at + window > now
 
 

@@ -36,7 +36,8 @@ from snportal import audit, events
 from snportal.defs import DefError
 from snportal.models import Job
 
-REPORTED = ("netbooting", "booting", "booted", "failed")
+# What a booting node may report about itself (powering-on is the portal's own word).
+REPORTED = (Node.Status.NETBOOTING, Node.Status.BOOTING, Node.Status.BOOTED, Node.Status.FAILED)
 NODESET_TARGETS = ("boot", "offline", "stat", "osimage=<imagename>")
 
 
@@ -323,7 +324,7 @@ def accept_report(
             {"address": address},
         )
         return False
-    detail = reason[:500] if status == "failed" else ""
+    detail = reason[:500] if status == Node.Status.FAILED else ""
     updated = Node.objects.filter(pk=node.pk, status=node.status).update(
         status=status, statustime=now, statusdetail=detail, **boot_tokens.bind(node, token)
     )
@@ -371,7 +372,9 @@ def mark_stuck(now: datetime | None = None) -> list[str]:
             ):
                 node = Node.objects.get(pk=pk)
                 services.add_events([node], "status", f"failed: {reason}")
-                events.node_changed(node.name, status="failed", prev=status, detail=reason)
+                events.node_changed(
+                    node.name, status=Node.Status.FAILED, prev=status, detail=reason
+                )
                 names.append(node.name)
     return names
 

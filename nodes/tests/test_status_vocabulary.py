@@ -54,3 +54,16 @@ def test_a_failed_node_shows_a_red_badge(viewer_web: Client) -> None:
     make_node("n1", status=Node.Status.FAILED)
     body = viewer_web.get("/nodes/n1/").content.decode()
     assert '<span class="badge text-bg-danger">failed</span>' in body
+
+
+@pytest.mark.django_db
+def test_the_dashboard_counts_every_status_in_boot_order_with_its_colour(
+    viewer_web: Client,
+) -> None:
+    make_node("n1", status=Node.Status.FAILED)
+    body = viewer_web.get("/").content.decode()
+    counts = list(Node.Status.values)
+    positions = [body.index(f'data-status-count="{v or "unknown"}"') for v in counts]
+    assert positions == sorted(positions)
+    failed_card = body[: positions[counts.index(Node.Status.FAILED)]].rsplit("stat-card", 1)[1]
+    assert failed_card.startswith(" border-danger")

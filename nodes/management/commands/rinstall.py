@@ -48,12 +48,12 @@ class Command(NodeCommand):
             for name, status, detail in Node.objects.filter(name__in=pending).values_list(
                 "name", "status", "statusdetail"
             ):
-                if status in ("booted", "failed"):
+                if status in (Node.Status.BOOTED, Node.Status.FAILED):
                     pending.discard(name)
                     line = f"{name}: {status}" + (f" ({detail})" if detail else "")
-                    (self.stdout if status == "booted" else self.stderr).write(line)
+                    (self.stdout if status == Node.Status.BOOTED else self.stderr).write(line)
             time.sleep(1)
         if pending:
             raise CommandError(f"not booted after {seconds} s: {', '.join(sorted(pending))}")
-        if Node.objects.filter(name__in=names, status="failed").exists():
+        if Node.objects.filter(name__in=names, status=Node.Status.FAILED).exists():
             raise CommandError("some nodes failed to boot (nodestat shows why)")
