@@ -29,6 +29,7 @@ from hierarchy.tests import test_enrol
 from hierarchy.tests.test_enrol import armed, render_secret
 from nodes.models import Node, sort_key
 from nodes.tests.factories import make_node
+from testsupport.waiting import wait_until
 
 SN_ADDRESS = "192.168.78.1/24"
 COMPUTE_MAC = "52:54:00:78:10:01"
@@ -300,11 +301,12 @@ def test_dnsmasq_starts_only_after_its_config_exists_and_then_serves_dhcp(
     child = in_netns(netns, bring_up)
     try:
         assert the_agent.interface == "snc0"
-        deadline = time.monotonic() + 10
-        while 67 not in udp_ports(child.process.pid) and time.monotonic() < deadline:
+
+        def listening() -> bool:
             assert child.running(), "dnsmasq exited"
-            time.sleep(0.1)
-        assert 67 in udp_ports(child.process.pid)
+            return 67 in udp_ports(child.process.pid)
+
+        wait_until(listening, 10, message="dnsmasq does not listen on UDP 67")
         addrs = subprocess.run(
             ["ip", "netns", "exec", netns, "ip", "-o", "addr", "show", "dev", "snc0"],
             capture_output=True,
