@@ -9,11 +9,11 @@ from __future__ import annotations
 import gzip
 import subprocess
 import threading
-import time
 import urllib.parse
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +22,7 @@ from images.initrd import build_initrd
 from images.kernel import fetch_debian_kernel
 from images.pack import pack_image
 from testsupport.builds import build_spec
+from testsupport.waiting import wait_until
 
 CACHE = Path(__file__).resolve().parents[2] / "var" / "cache"
 BOOT_TIMEOUT = 120
@@ -108,8 +109,9 @@ class _Handler(SimpleHTTPRequestHandler):
         pass
 
 
-def boot(version, *, sha256: str | None = None, until: str) -> tuple[list[dict], str]:
-    """Boot kernel+initrd with the protocol's command line; stop once ``until`` is reported."""
+def boot(version, *, sha256: str | None = None, until: str, shown: str) -> tuple[list[dict], str]:
+    """Boot kernel+initrd with the protocol's command line; stop once ``until`` is reported
+    and the console shows ``shown`` (the report comes before the line that follows it)."""
     server = PortalStub(version.path)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
@@ -134,24 +136,42 @@ def boot(version, *, sha256: str | None = None, until: str) -> tuple[list[dict],
         ],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
+    output = bytearray()
+    reader = threading.Thread(target=_drain, args=(qemu.stdout, output), daemon=True)
+    reader.start()
+
+    def done() -> bool:
+        reported = any(r["status"] == until for r in server.reports)
+        return qemu.poll() is not None or (reported and shown.encode() in output)
+
     try:
-        deadline = time.monotonic() + BOOT_TIMEOUT
-        while time.monotonic() < deadline and qemu.poll() is None:
-            if any(r["status"] == until for r in server.reports):
-                time.sleep(1)  # let the console catch up with the report
-                break
-            time.sleep(0.2)
+        wait_until(
+            done,
+            BOOT_TIMEOUT,
+            0.2,
+            message=lambda: (
+                f"no {until!r} report and {shown!r} on the console: "
+                + output.decode(errors="replace")[-3000:]
+            ),
+        )
     finally:
         qemu.kill()
-        console = qemu.communicate()[0].decode(errors="replace")
+        qemu.wait()
+        reader.join(timeout=10)
         server.shutdown()
         server.server_close()
-    return server.reports, console
+    return server.reports, output.decode(errors="replace")
+
+
+def _drain(stream: Any, into: bytearray) -> None:
+    """Collect qemu's console as it comes, so a test can wait for a line instead of a time."""
+    for chunk in iter(lambda: stream.read1(4096), b""):
+        into.extend(chunk)
 
 
 def test_busybox_image_netboots_and_reports_each_stage(packed):
     _, versions = packed
-    reports, console = boot(versions["cpio"], until="booted")
+    reports, console = boot(versions["cpio"], until="booted", shown="node01 is up")
     assert [r["status"] for r in reports] == ["netbooting", "booting", "booted"], console
     assert all(r["node"] == "node01" and r["token"] == "t0ken" for r in reports)
     assert "node01 is up (busybox image)" in console
@@ -159,13 +179,15 @@ def test_busybox_image_netboots_and_reports_each_stage(packed):
 
 def test_squashfs_root_boots_under_a_tmpfs_overlay(packed):
     _, versions = packed
-    reports, console = boot(versions["squashfs"], until="booted")
+    reports, console = boot(versions["squashfs"], until="booted", shown="node01 is up")
     assert [r["status"] for r in reports] == ["netbooting", "booting", "booted"], console
 
 
 def test_corrupted_root_image_is_reported_as_checksum_mismatch_and_stops(packed):
     _, versions = packed
-    reports, console = boot(versions["cpio"], sha256="0" * 64, until="failed")
+    reports, console = boot(
+        versions["cpio"], sha256="0" * 64, until="failed", shown="BOOT FAILED on node01"
+    )
     assert reports[-1] == {
         "node": "node01",
         "token": "t0ken",
