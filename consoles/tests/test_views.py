@@ -105,15 +105,23 @@ def test_the_console_list_links_every_ipmi_console(viewer_web: Client) -> None:
     assert "/consoles/n1/" in page and "/consoles/n2/" not in page
 
 
+def write_log(directory: Path, node: str, *entries: tuple[float, bytes]) -> None:
+    """A node's console log with each (unix time, bytes) entry written at that time."""
+    now = [entries[0][0]]
+    log = ConsoleLog(directory, node, clock=lambda: now[0])
+    for when, data in entries:
+        now[0] = when
+        log.write(data)
+    log.close()
+
+
 @pytest.mark.django_db
 def test_the_log_downloads_as_an_audited_attachment(
     viewer_web: Client, settings: Any, tmp_path: Path
 ) -> None:
     settings.CONSOLES_DIR = tmp_path
     make_node("n1")
-    log = ConsoleLog(tmp_path, "n1")
-    log.write(b"Linux version 6.1\r\n")
-    log.close()
+    write_log(tmp_path, "n1", (time.time(), b"Linux version 6.1\r\n"))
     response = viewer_web.get("/consoles/n1/log/")
     assert response["Content-Disposition"] == 'attachment; filename="n1.log"'
     assert b"".join(response.streaming_content) == b"Linux version 6.1\r\n"
@@ -126,12 +134,8 @@ def test_the_log_answers_what_the_console_said_at_a_time(
 ) -> None:
     settings.CONSOLES_DIR = tmp_path
     make_node("n1")
-    now = [time.time() - 600]
-    log = ConsoleLog(tmp_path, "n1", clock=lambda: now[0])
-    log.write(b"early\r\n")
-    now[0] += 300
-    log.write(b"later\r\n")
-    log.close()
-    at = dt.datetime.fromtimestamp(now[0] + 10, dt.UTC).isoformat(timespec="seconds")
+    start = time.time() - 600
+    write_log(tmp_path, "n1", (start, b"early\r\n"), (start + 300, b"later\r\n"))
+    at = dt.datetime.fromtimestamp(start + 310, dt.UTC).isoformat(timespec="seconds")
     response = viewer_web.get("/consoles/n1/log/", {"at": at})
     assert response.content == b"later\r\n"
