@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 WHEELHOUSE_STAMP := var/wheelhouse/service-requirements.txt
-export DJANGO_SETTINGS_MODULE := snportal.settings
+export DJANGO_SETTINGS_MODULE := config.settings
 
 .PHONY: install run test test-fast lint format stop-db screenshots vendor clean wheelhouse
 
@@ -27,7 +27,7 @@ wheelhouse: $(STAMP)
 	$(PY) -m images.wheelhouse
 
 run: install
-	DEBUG=$${DEBUG:-1} $(PY) -m snportal.launcher
+	DEBUG=$${DEBUG:-1} $(PY) -m config.launcher
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "snportal.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
 async def http_get(port: int, path: str) -> tuple[int, bytes, float]:
@@ -180,7 +180,7 @@ def main() -> None:
             }
             command = [
                 str(Path(sys.executable).with_name("gunicorn")),
-                "snportal.wsgi",
+                "config.wsgi",
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",

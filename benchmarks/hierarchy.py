@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "snportal.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 IMAGE = "hier-image"
 SNS = ("sn01", "sn02")
@@ -247,7 +247,7 @@ def main() -> None:
             procs.append(
                 start(
                     [
-                        gunicorn, "snportal.wsgi", "--bind", f"127.0.0.1:{mn_port}",
+                        gunicorn, "config.wsgi", "--bind", f"127.0.0.1:{mn_port}",
                         "--workers", "2", "--worker-class", "gthread", "--threads", "8",
                         "--backlog", "2048", "--log-level", "warning",
                         "--access-logfile", str(access_log),

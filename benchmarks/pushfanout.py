@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "snportal.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 TARGET_P99_MS = 1000.0
 
 

@@ -13,7 +13,7 @@ BASE = Path(__file__).resolve().parents[1]
 # Reads the settings module alone: no database, no app loading.
 SCRIPT = """
 import json, os
-os.environ["DJANGO_SETTINGS_MODULE"] = "snportal.settings"
+os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
 from django.conf import settings
 print(json.dumps({
     "lab": "lab" in settings.INSTALLED_APPS,

@@ -72,7 +72,7 @@ def site(tmp_path: Path, settings: Any) -> Iterator[str]:
     port = free_base_port(1, tcp=True)
     log = (tmp_path / "gunicorn.log").open("w")
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "snportal.wsgi", "--bind",
+        [str(Path(sys.executable).with_name("gunicorn")), "config.wsgi", "--bind",
          f"127.0.0.1:{port}", "--workers", "2", "--timeout", "60"],
         cwd=BASE, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip

@@ -117,7 +117,7 @@ def test_service_node_records_status_reports_of_its_nodes(
 
 @pytest.mark.django_db
 def test_service_node_mounts_only_the_boot_service(packed: Any, settings: Any) -> None:
-    settings.ROOT_URLCONF = "snportal.urls_service"
+    settings.ROOT_URLCONF = "config.urls_service"
     client = Client()
     assert client.get("/boot/ipxe", {"mac": MAC}).status_code == 200
     assert client.get("/accounts/login/").status_code == 404

@@ -3,7 +3,7 @@
 Started by the agent (``runservice``) after dnsmasq: gunicorn (threads, so a worker
 waiting for a cache fill does not block the others) on the service node's compute-network
 address, with ``SNPORTAL_ROLE=service`` so that only the ``/boot/`` URLs are mounted
-(:mod:`snportal.urls_service`) and artifacts come from the local cache.
+(:mod:`config.urls_service`) and artifacts come from the local cache.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class Command(BaseCommand):
         gunicorn = Path(sys.executable).with_name("gunicorn")
         argv = [
             str(gunicorn),
-            "snportal.wsgi",
+            "config.wsgi",
             "--bind",
             bind,
             "--workers",

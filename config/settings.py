@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from snportal import embedded_db
+from config import embedded_db
 from snportal.lib.env import env_bool, env_int, env_list, env_path, env_str
 from snportal.lib.keys import installation_key, require_strong
 
@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "nodes",
     "consoles",
     "hierarchy",
+    "config",
 ]
 # The lab (simulated BMCs, qemu nodes: lab/, ``runlab``) is a development tool, installed
 # only when it is on: SNPORTAL_LAB=1 (``make run`` sets it unless told 0), and under pytest
@@ -71,8 +72,8 @@ MIDDLEWARE = [
     "snportal.middleware.LoginRequiredEverywhereMiddleware",
 ]
 
-ROOT_URLCONF = "snportal.urls"
-WSGI_APPLICATION = "snportal.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -230,7 +231,7 @@ if ROLE == "service":
             "SNPORTAL_ROLE=service needs SNPORTAL_SERVICE_NODE (this node's name) and "
             "SNPORTAL_MN_URL (the management node as this service node reaches it)"
         )
-    ROOT_URLCONF = "snportal.urls_service"
+    ROOT_URLCONF = "config.urls_service"
     # Nodes ask for scripts and artifacts by this service node's address.
     _boot_host = urlsplit(BOOT_URL).hostname
     if _boot_host and _boot_host not in ALLOWED_HOSTS:

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from snportal import embedded_db
+from config import embedded_db
 
 
 class Command(BaseCommand):

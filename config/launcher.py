@@ -138,7 +138,7 @@ def stop_all(running: dict[str, subprocess.Popen], grace: float = 10.0) -> None:
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "snportal.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     # make run is the development portal: the lab is on unless SNPORTAL_LAB=0. Every
     # process inherits it, so each installs the lab app and its boot address (lab.defaults).
     os.environ.setdefault("SNPORTAL_LAB", "1")
