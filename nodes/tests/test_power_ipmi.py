@@ -147,27 +147,31 @@ def test_more_bmcs_than_select_can_watch_are_probed_in_one_sweep() -> None:
     assert all("(port closed)" in r.error for r in results.values())
 
 
+def stat_of_a_dead_bmc(
+    dead_bmcs: list[DeadBmc], *, answer_ping: bool, **options: float
+) -> tuple[float, str]:
+    """``rpower stat`` against one BMC that never answers IPMI: (seconds taken, error)."""
+    dead_bmcs.append(DeadBmc(answer_ping=answer_ping))
+    target = BmcTarget("dead", "127.0.0.1", dead_bmcs[0].port, "admin", "x")
+    start = time.monotonic()
+    results = rpower([target], "stat", **options)
+    return time.monotonic() - start, results["dead"].error
+
+
 def test_a_silent_bmc_is_reported_unreachable_after_the_probe_timeout(
     dead_bmcs: list[DeadBmc],
 ) -> None:
-    dead_bmcs.append(DeadBmc(answer_ping=False))
-    target = BmcTarget("mute", "127.0.0.1", dead_bmcs[0].port, "admin", "x")
-    start = time.monotonic()
-    results = rpower([target], "stat", probe_timeout=1.0)
-    assert 0.9 < time.monotonic() - start < 2.0
-    assert "BMC unreachable at" in results["mute"].error
-    assert "no answer within 1 s" in results["mute"].error
+    seconds, error = stat_of_a_dead_bmc(dead_bmcs, answer_ping=False, probe_timeout=1.0)
+    assert 0.9 < seconds < 2.0
+    assert "BMC unreachable at" in error and "no answer within 1 s" in error
 
 
 def test_a_bmc_that_hangs_after_the_ping_times_out_at_the_deadline(
     dead_bmcs: list[DeadBmc],
 ) -> None:
-    dead_bmcs.append(DeadBmc(answer_ping=True))
-    target = BmcTarget("hung", "127.0.0.1", dead_bmcs[0].port, "admin", "x")
-    start = time.monotonic()
-    results = rpower([target], "stat", deadline=1.5)
-    assert time.monotonic() - start < 2.5
-    assert results["hung"].error.startswith("timed out after 1.5 s")
+    seconds, error = stat_of_a_dead_bmc(dead_bmcs, answer_ping=True, deadline=1.5)
+    assert seconds < 2.5
+    assert error.startswith("timed out after 1.5 s")
 
 
 def test_ten_bmcs_with_two_silent_finish_in_about_one_timeout(
