@@ -72,18 +72,22 @@ def test_converge_reads_only_its_own_nodes_in_one_query_whatever_the_total(
     assert {h.name for h in large} == {f"n{i:05d}" for i in range(20)}
 
 
+def sn01_dhcp_config(workdir: Path, **options: str) -> str:
+    """sn01's dnsmasq configuration on eth1 at SN_ADDRESS; ``options`` as for dhcp.config."""
+    return dhcp.config(
+        servicenode="sn01", interface="eth1", address=SN_ADDRESS, workdir=workdir, **options
+    )
+
+
 def test_generated_dnsmasq_config_passes_dnsmasq_test(tmp_path: Path) -> None:
     hosts = [
         dhcp.Host("c01", "52:54:00:78:00:20", "192.168.78.20"),
         dhcp.Host("c_2", "52:54:00:78:00:21", None),
     ]
     dhcp.write_hosts(tmp_path / "hosts", hosts)
-    text = dhcp.config(
-        servicenode="sn01",
-        interface="eth1",
-        address=SN_ADDRESS,
+    text = sn01_dhcp_config(
+        tmp_path,
         boot_url="http://192.168.78.1",
-        workdir=tmp_path,
         dhcp_range="192.168.78.100,192.168.78.150",
         ula=dhcp.ula_for(SN_ADDRESS),
     )
@@ -103,13 +107,7 @@ def test_generated_dnsmasq_config_passes_dnsmasq_test(tmp_path: Path) -> None:
 
 
 def test_without_a_range_only_reserved_macs_are_answered(tmp_path: Path) -> None:
-    text = dhcp.config(
-        servicenode="sn01",
-        interface="eth1",
-        address=SN_ADDRESS,
-        boot_url="http://x",
-        workdir=tmp_path,
-    )
+    text = sn01_dhcp_config(tmp_path, boot_url="http://x")
     assert "dhcp-range=192.168.78.0,static,255.255.255.0,1h" in text
 
 
