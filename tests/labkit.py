@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from lab.ports import free_base_port
 from nodes import dhcp
 from nodes.models import Node, NodeEvent
 from snportal import jobs
+from testsupport.waiting import wait_until
 
 
 def build(image: OsImage, kind: str) -> None:
@@ -59,14 +59,17 @@ def stop_qemu_lab(lab: Lab) -> None:
 
 
 def wait_for_status(name: str, wanted: set[str], seconds: float) -> Node:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    """The node once its status is one of ``wanted``; else fail with its timeline."""
+
+    def reached() -> Node | None:
         node = Node.objects.get(name=name)
-        if node.status in wanted:
-            return node
-        time.sleep(0.5)
-    events = list(NodeEvent.objects.filter(node__name=name).order_by("time"))
-    raise AssertionError(
-        f"{name} is {node.status!r} after {seconds} s; timeline: "
-        + "; ".join(f"{e.kind}: {e.message}" for e in events)
-    )
+        return node if node.status in wanted else None
+
+    def story() -> str:
+        status = Node.objects.get(name=name).status
+        events = NodeEvent.objects.filter(node__name=name).order_by("time")
+        return f"{name} is {status!r}; timeline: " + "; ".join(
+            f"{e.kind}: {e.message}" for e in events
+        )
+
+    return wait_until(reached, seconds, 0.5, message=story)
