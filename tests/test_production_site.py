@@ -17,7 +17,6 @@ import re
 import secrets
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,6 +31,7 @@ from snportal import roles
 from tests import urlwalk
 from testsupport.personas import PASSWORD, make_user
 from testsupport.processes import database_url_for_subprocess
+from testsupport.waiting import wait_until
 
 BASE = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -78,15 +78,16 @@ def site(tmp_path: Path, settings: Any) -> Iterator[str]:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def healthy() -> bool:
             try:
                 urllib.request.urlopen(f"{base}/healthz", timeout=2).read()
-                break
+                return True
             except (urllib.error.URLError, ConnectionError):
                 assert server.poll() is None, (tmp_path / "gunicorn.log").read_text()[-3000:]
-                assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
-                time.sleep(0.3)
+                return False
+
+        wait_until(healthy, 60, 0.3, message="gunicorn did not answer")
         yield base
     finally:
         server.terminate()
