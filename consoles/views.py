@@ -39,18 +39,11 @@ def console(request: HttpRequest, name: str) -> HttpResponse:
 @permission_required(VIEW_PERM)
 def wall(request: HttpRequest) -> HttpResponse:
     expr = request.GET.get("range", "").strip()
-    names: list[str] = []
-    error = ""
-    status = 200
-    if expr:
-        try:
-            names = node_services.resolve(expr)
-        except noderange.NoderangeError as exc:
-            error = str(exc)
-            status = 400
-        if len(names) > WALL_LIMIT:
-            error = f"{len(names)} nodes: a wall shows at most {WALL_LIMIT}; narrow the range"
-            names = []
+    names, error = node_services.resolve_typed(expr) if expr else ([], "")
+    status = 400 if error else 200
+    if len(names) > WALL_LIMIT:
+        error = f"{len(names)} nodes: a wall shows at most {WALL_LIMIT}; narrow the range"
+        names = []
     statuses = dict(Node.objects.filter(name__in=names).values_list("name", "status"))
     tiles = [{"name": n, "status": statuses.get(n) or Node.Status.UNKNOWN.label} for n in names]
     context = {

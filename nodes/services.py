@@ -129,6 +129,15 @@ def resolve(expr: str, *, allow_files: bool = False) -> list[str]:
     )
 
 
+def resolve_typed(expr: str) -> tuple[list[str], str]:
+    """A noderange typed into a page: ``(names, "")``, or ``([], why)`` when it is refused;
+    pages show ``why`` with HTTP 400 instead of failing."""
+    try:
+        return resolve(expr), ""
+    except noderange.NoderangeError as exc:
+        return [], str(exc)
+
+
 def resolve_present(expr: str, *, allow_files: bool = False) -> tuple[list[str], list[str]]:
     """(defined nodes, names that are not defined) for a noderange, as xCAT's lsdef/rmdef/
     chdef see it: a plain name or a range member that names nothing is reported and the

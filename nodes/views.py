@@ -67,12 +67,11 @@ def node_list(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         if data["noderange"]:
-            try:
-                qs = qs.filter(name__in=services.resolve(data["noderange"]))
-            except noderange.NoderangeError as e:
-                form.add_error("noderange", str(e))
+            names, why = services.resolve_typed(data["noderange"])
+            qs = qs.filter(name__in=names)
+            if why:
+                form.add_error("noderange", why)
                 refused = True
-                qs = qs.none()
         if data["group"]:
             qs = qs.filter(nodegroup__group__name=data["group"])
         if data["status"]:
@@ -426,11 +425,8 @@ def boot_progress(request: HttpRequest) -> HttpResponse:
     else:
         since = timezone.now() - timedelta(hours=2)
         if expr:
-            try:
-                names = services.resolve(expr)
-            except noderange.NoderangeError as e:
-                error = str(e)
-                status = 400
+            names, error = services.resolve_typed(expr)
+            status = 400 if error else 200
     if len(names) > PROGRESS_LIMIT:
         error = f"{len(names)} nodes: showing the first {PROGRESS_LIMIT}; narrow the range"
         names = names[:PROGRESS_LIMIT]
