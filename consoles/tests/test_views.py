@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,23 +106,29 @@ def test_the_console_list_links_every_ipmi_console(viewer_web: Client) -> None:
     assert "/consoles/n1/" in page and "/consoles/n2/" not in page
 
 
-def write_log(directory: Path, node: str, *entries: tuple[float, bytes]) -> None:
-    """A node's console log with each (unix time, bytes) entry written at that time."""
-    now = [entries[0][0]]
-    log = ConsoleLog(directory, node, clock=lambda: now[0])
-    for when, data in entries:
-        now[0] = when
-        log.write(data)
-    log.close()
+@pytest.fixture
+def n1_log(settings: Any, tmp_path: Path) -> Callable[..., None]:
+    """Node n1 and its console log in CONSOLES_DIR; call it with (unix time, bytes) entries,
+    each written at that time."""
+    settings.CONSOLES_DIR = tmp_path
+    make_node("n1")
+
+    def write(*entries: tuple[float, bytes]) -> None:
+        now = [entries[0][0]]
+        log = ConsoleLog(tmp_path, "n1", clock=lambda: now[0])
+        for when, data in entries:
+            now[0] = when
+            log.write(data)
+        log.close()
+
+    return write
 
 
 @pytest.mark.django_db
 def test_the_log_downloads_as_an_audited_attachment(
-    viewer_web: Client, settings: Any, tmp_path: Path
+    viewer_web: Client, n1_log: Callable[..., None]
 ) -> None:
-    settings.CONSOLES_DIR = tmp_path
-    make_node("n1")
-    write_log(tmp_path, "n1", (time.time(), b"Linux version 6.1\r\n"))
+    n1_log((time.time(), b"Linux version 6.1\r\n"))
     response = viewer_web.get("/consoles/n1/log/")
     assert response["Content-Disposition"] == 'attachment; filename="n1.log"'
     assert b"".join(response.streaming_content) == b"Linux version 6.1\r\n"
@@ -130,12 +137,10 @@ def test_the_log_downloads_as_an_audited_attachment(
 
 @pytest.mark.django_db
 def test_the_log_answers_what_the_console_said_at_a_time(
-    viewer_web: Client, settings: Any, tmp_path: Path
+    viewer_web: Client, n1_log: Callable[..., None]
 ) -> None:
-    settings.CONSOLES_DIR = tmp_path
-    make_node("n1")
     start = time.time() - 600
-    write_log(tmp_path, "n1", (start, b"early\r\n"), (start + 300, b"later\r\n"))
+    n1_log((start, b"early\r\n"), (start + 300, b"later\r\n"))
     at = dt.datetime.fromtimestamp(start + 310, dt.UTC).isoformat(timespec="seconds")
     response = viewer_web.get("/consoles/n1/log/", {"at": at})
     assert response.content == b"later\r\n"
