@@ -39,12 +39,18 @@ ACTOR = audit.Actor(user_id=None, username="test@cli")
 
 def netboot_node(image: Any, name: str = "n01", mac: str = MAC) -> Any:
     """A node set to netboot ``image``: its boot attempt is open."""
-    from nodes import netboot
     from nodes.models import Node
 
     make_node(name, mac=mac)
-    netboot.nodeset([name], f"osimage={image.imagename}", actor=ACTOR)
+    nodeset(name, f"osimage={image.imagename}")
     return Node.objects.get(name=name)
+
+
+def nodeset(name: str, target: str) -> None:
+    """``nodeset <name> <target>`` through the service, as the test CLI user."""
+    from nodes import netboot
+
+    netboot.nodeset([name], target, actor=ACTOR)
 
 
 def ipxe_script(client: Any, mac: str = MAC) -> str:

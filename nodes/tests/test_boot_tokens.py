@@ -20,13 +20,13 @@ from lab.ports import free_base_port
 from nodes import netboot
 from nodes.models import Node, NodeEvent, UnknownMac
 from nodes.tests.factories import (
-    ACTOR,
     MAC,
     cli,
     ipxe_script,
     kernel_params,
     make_node,
     netboot_node,
+    nodeset,
 )
 
 pytestmark = pytest.mark.django_db
@@ -115,14 +115,14 @@ def test_nodeset_and_rinstall_open_a_new_attempt_that_forgets_old_tokens(
 ) -> None:
     netboot_node(packed)
     old = kernel_params(ipxe_script(client))["snp.token"]
-    netboot.nodeset(["n01"], f"osimage={packed.imagename}", actor=ACTOR)
+    nodeset("n01", f"osimage={packed.imagename}")
     assert artifact(client, packed, old) == 403
     assert "snp.token=" in ipxe_script(client)
 
 
 def test_nodeset_boot_closes_the_boot_attempt(client: Client, packed) -> None:
     netboot_node(packed)
-    netboot.nodeset(["n01"], "boot", actor=ACTOR)
+    nodeset("n01", "boot")
     assert Node.objects.get(name="n01").boot_armed_at is None
 
 
@@ -190,7 +190,7 @@ def test_rpower_reset_of_a_netboot_node_opens_a_boot_attempt(
         bmcpassword=bmc.password,
         mac=MAC,
     )
-    netboot.nodeset(["n01"], f"osimage={packed.imagename}", actor=ACTOR)
+    nodeset("n01", f"osimage={packed.imagename}")
     Node.objects.filter(name="n01").update(boot_armed_at=None)  # that attempt is over
     assert "snp.token=" not in ipxe_script(client)
     cli("rpower", "n01", "reset")
