@@ -19,15 +19,8 @@ from lab.bmcsim import Lab
 from lab.ports import free_base_port
 from nodes import netboot
 from nodes.models import Node, NodeEvent, UnknownMac
-from nodes.tests.factories import (
-    MAC,
-    cli,
-    ipxe_script,
-    kernel_params,
-    make_node,
-    netboot_node,
-    nodeset,
-)
+from nodes.tests.bootkit import MAC, ipxe_script, kernel_params, netboot_node, nodeset
+from nodes.tests.factories import cli, make_node
 
 pytestmark = pytest.mark.django_db
 

@@ -11,15 +11,8 @@ from django.utils import timezone
 from images.tests.factories import make_image
 from nodes import netboot
 from nodes.models import Node, NodeEvent
-from nodes.tests.factories import (
-    ACTOR,
-    MAC,
-    cli,
-    ipxe_script,
-    kernel_params,
-    make_node,
-    netboot_node,
-)
+from nodes.tests.bootkit import MAC, ipxe_script, kernel_params, netboot_node
+from nodes.tests.factories import ACTOR, cli, make_node
 from snportal.models import AuditEvent, Job
 
 pytestmark = pytest.mark.django_db
