@@ -8,9 +8,10 @@ from django.conf import settings
 from django.db import models
 
 from images.pack import COMPRESSIONS, METHODS
+from snportal.models import NamedModel
 
 
-class DistroSource(models.Model):
+class DistroSource(NamedModel):
     """A registered distribution (xCAT copycds): where packages come from.
 
     ``builder`` names the root-filesystem builder (``images.builders.BUILDERS``); the
@@ -24,12 +25,6 @@ class DistroSource(models.Model):
     builder = models.CharField(max_length=32, help_text="debian, busybox")
     mirror = models.CharField(max_length=500, blank=True)
     suite = models.CharField(max_length=64, blank=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class OsImage(models.Model):

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from snportal.lib import secrets
+from snportal.models import NamedModel
 
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -22,17 +23,11 @@ def sort_key(name: str) -> str:
     return _DIGITS.sub(lambda m: m.group(0).rjust(20, "0"), name)
 
 
-class Group(models.Model):
+class Group(NamedModel):
     """A node group (xCAT nodegroup). ``all`` is implicit and never stored."""
 
     name = models.CharField(max_length=100, unique=True)
     description = models.CharField(max_length=500, blank=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Node(models.Model):

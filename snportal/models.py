@@ -6,6 +6,22 @@ from django.conf import settings
 from django.db import models
 
 
+class NamedModel(models.Model):
+    """A model known by its unique ``name``: listed in name order and shown as its name.
+
+    Each subclass declares ``name`` itself (its length and help differ).
+    """
+
+    name: models.CharField
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+
 class AuditEvent(models.Model):
     """One thing somebody did, kept forever.
 
