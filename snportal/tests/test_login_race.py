@@ -15,22 +15,22 @@ from testsupport.personas import make_user
 GUESSES = 15
 
 
-def guess_in_parallel(username: str, count: int) -> list[int]:
-    """``count`` wrong-password logins released at the same instant, one thread (and one
-    database connection) each, as an attacker's parallel requests would arrive."""
-    barrier = threading.Barrier(count)
+def logins_in_parallel(credentials: list[tuple[str, str]]) -> list[int]:
+    """Wrong-password logins released at the same instant, one thread (and one database
+    connection) each, as an attacker's parallel requests would arrive; their statuses."""
+    barrier = threading.Barrier(len(credentials))
     statuses: list[int] = []
 
-    def guess(n: int) -> None:
+    def guess(username: str, password: str) -> None:
         try:
             client = Client()
             barrier.wait()
-            response = client.post("/accounts/login/", {"username": username, "password": f"x{n}"})
+            response = client.post("/accounts/login/", {"username": username, "password": password})
             statuses.append(response.status_code)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=guess, args=(n,)) for n in range(count)]
+    threads = [threading.Thread(target=guess, args=pair) for pair in credentials]
     for t in threads:
         t.start()
     for t in threads:
@@ -42,7 +42,7 @@ def guess_in_parallel(username: str, count: int) -> list[int]:
 def test_parallel_guesses_check_at_most_the_limit_of_passwords(settings) -> None:
     settings.LOGIN_FAILURE_LIMIT = 5
     make_user("target", roles.OPERATOR)
-    statuses = guess_in_parallel("target", GUESSES)
+    statuses = logins_in_parallel([("target", f"x{n}") for n in range(GUESSES)])
     assert statuses == [200] * GUESSES
     checked = AuditEvent.objects.filter(verb="login_failed", object_name="target").count()
     assert checked == 5
@@ -52,21 +52,6 @@ def test_parallel_guesses_check_at_most_the_limit_of_passwords(settings) -> None
 def test_parallel_guesses_across_accounts_from_one_address_are_bounded_too(settings) -> None:
     settings.LOGIN_FAILURE_LIMIT = 1  # per address: 4 failures
     make_user("target", roles.OPERATOR)
-    barrier = threading.Barrier(GUESSES)
-    done: list[int] = []
-
-    def guess(n: int) -> None:
-        try:
-            barrier.wait()
-            Client().post("/accounts/login/", {"username": f"user{n}", "password": "x"})
-            done.append(n)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=guess, args=(n,)) for n in range(GUESSES)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(done) == GUESSES
+    statuses = logins_in_parallel([(f"user{n}", "x") for n in range(GUESSES)])
+    assert len(statuses) == GUESSES
     assert AuditEvent.objects.filter(verb="login_failed", ip="127.0.0.1").count() == 4
