@@ -45,15 +45,11 @@ def test_viewers_read_every_image_page(viewer_web: Client, image: OsImage, url: 
 
 
 @pytest.mark.parametrize("url", ADMIN_PAGES)
-def test_operators_may_not_open_the_definition_editors(
-    operator_web: Client, image: OsImage, url: str
+@pytest.mark.parametrize(("persona", "status"), [("operator_web", 403), ("admin_web", 200)])
+def test_only_admins_open_the_definition_editors(
+    request: pytest.FixtureRequest, image: OsImage, url: str, persona: str, status: int
 ) -> None:
-    assert operator_web.get(url).status_code == 403
-
-
-@pytest.mark.parametrize("url", ADMIN_PAGES)
-def test_admins_open_the_definition_editors(admin_web: Client, image: OsImage, url: str) -> None:
-    assert admin_web.get(url).status_code == 200
+    assert request.getfixturevalue(persona).get(url).status_code == status
 
 
 @pytest.mark.parametrize("action", ACTIONS)
