@@ -40,3 +40,13 @@ def test_the_ipmi_driver_refuses_an_unknown_power_verb_before_asking_any_bmc() -
 
 def test_every_boot_device_verb_but_stat_maps_to_a_bmc_device() -> None:
     assert set(ipmi._SETBOOT) == set(verbs.BOOTDEV_VERBS) - set(verbs.READ_VERBS)
+
+
+def test_the_cli_accepts_the_same_words() -> None:
+    from nodes.management.commands import rpower, rsetboot
+
+    assert set(rpower.Command.words["action"]["choices"]) == {
+        *verbs.POWER_VERBS,
+        *verbs.POWER_ALIASES,
+    }
+    assert tuple(rsetboot.Command.words["action"]["choices"]) == verbs.BOOTDEV_VERBS
