@@ -149,7 +149,6 @@ def test_only_the_last_n_versions_are_kept_and_never_the_current(
     assert sorted(on_disk) == sorted(ImageVersion.objects.values_list("version", flat=True))
 
 
-
 def test_a_version_a_node_is_booting_is_never_pruned(images_dir: Path, settings: Any) -> None:
     from nodes.models import Node
 
@@ -165,6 +164,7 @@ def test_a_version_a_node_is_booting_is_never_pruned(images_dir: Path, settings:
     kept = set(ImageVersion.objects.filter(image=image).values_list("compression", flat=True))
     assert kept == {"gzip", "zstd"}
     assert (booting.path / booting.root).exists()
+
 
 @pytest.mark.django_db(transaction=True)
 def test_the_cli_runs_genimage_in_the_foreground_and_prints_its_log(images_dir: Path) -> None:
