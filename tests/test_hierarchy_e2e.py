@@ -37,13 +37,14 @@ from images.models import OsImage
 from images.tests.factories import ACTOR, make_image
 from lab import vm
 from lab.hierarchy import HierarchyLab
-from lab.management.commands.runlab import register_hierarchy
+from lab.management.commands.runlab import database_target, register_hierarchy
 from lab.ports import free_base_port
 from nodes import dhcp
 from nodes.models import NodeEvent
 from snportal.models import Job
 from tests.imagecache import genimage_cached
 from tests.labkit import build, wait_for_status
+from testsupport.processes import database_url_for_subprocess
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -53,13 +54,6 @@ SN_BOOT_DEADLINE = 420  # the issue's target is < 180 s under TCG: printed, not 
 AGENT_DEADLINE = 240  # sn01 booted → first heartbeat (enrol, converge, dnsmasq, workers)
 C_BOOT_DEADLINE = 240
 REPO = Path(__file__).resolve().parent.parent
-
-
-def database_url_of_this_test() -> str:
-    """This test's database as a child process (and sn01 via the guestfwd) reaches it."""
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
-    return f"postgresql://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 class Processes:
@@ -144,7 +138,7 @@ def hierarchy_lab(settings: Any, tmp_path: Path, live_server: Any):
     consoles_port = free_base_port(1, tcp=True)
     env = {
         **os.environ,
-        "DATABASE_URL": database_url_of_this_test(),
+        "DATABASE_URL": database_url_for_subprocess(),
         "SNPORTAL_CONSOLES_PORT": str(consoles_port),
         "SNPORTAL_CONSOLES_DIR": str(settings.CONSOLES_DIR),
         "SNPORTAL_IMAGES_DIR": str(settings.IMAGES_DIR),
@@ -157,7 +151,7 @@ def hierarchy_lab(settings: Any, tmp_path: Path, live_server: Any):
     hlab = HierarchyLab(
         state,
         portal=live_server.url.removeprefix("http://"),
-        database=f"127.0.0.1:{connection.settings_dict['PORT'] or 5432}",
+        database=database_target(),  # TCP, or the embedded server's Unix socket (CI)
         consoles=f"127.0.0.1:{consoles_port}",
         tftp_dir=tftp,
         service_nodes=1,
