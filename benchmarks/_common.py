@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -107,3 +108,20 @@ def serving(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def timed(call: Callable[[], Any], rounds: int) -> tuple[list[float], int, Any]:
+    """Milliseconds of ``rounds`` calls after a warm-up call, the queries one more call makes,
+    and what that call returned."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    call()  # warm caches (templates, connection, query plans)
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000)
+    with CaptureQueriesContext(connection) as queries:
+        result = call()
+    return times, len(queries), result

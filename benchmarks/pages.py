@@ -18,7 +18,6 @@ import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,19 +83,14 @@ def populate(n: int) -> None:
 
 
 def measure(client, url: str, rounds: int) -> tuple[list[float], int]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+    from _common import timed
 
-    client.get(url)  # warm caches (templates, connection)
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
+    def get() -> None:
         response = client.get(url)
-        times.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200, (url, response.status_code)
-    with CaptureQueriesContext(connection) as queries:
-        client.get(url)
-    return times, len(queries)
+
+    times, queries, _ = timed(get, rounds)
+    return times, queries
 
 
 def pct(values: list[float], q: int) -> float:

@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,40 +26,29 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
 def populate(total: int, sns: int) -> None:
-    """``sns`` service nodes sn01… in group ``service``; ``total`` compute nodes behind them."""
+    """``sns`` service nodes sn01… in group ``service``; ``total`` compute nodes behind them,
+    each naming a primary and the next service node as its backup."""
     from nodes.models import Group, Node, NodeGroup, sort_key
+    from testsupport.bulk import bulk_nodes
 
     service = Group.objects.create(name="service")
     sn_names = [f"sn{i:02d}" for i in range(1, sns + 1)]
     sn_rows = Node.objects.bulk_create([Node(name=n, sortkey=sort_key(n)) for n in sn_names])
     NodeGroup.objects.bulk_create([NodeGroup(node=n, group=service) for n in sn_rows])
-    Node.objects.bulk_create(
-        [
-            Node(
-                name=f"cn{i:05d}",
-                sortkey=sort_key(f"cn{i:05d}"),
-                mac=f"52:54:02:{i >> 16 & 255:02x}:{i >> 8 & 255:02x}:{i & 255:02x}",
-                servicenode=f"{sn_names[i % sns]},{sn_names[(i + 1) % sns]}",
-            )
-            for i in range(1, total + 1)
-        ],
-        batch_size=2000,
+    bulk_nodes(
+        total,
+        start=1,
+        prefix="cn",
+        servicenode=lambda i: f"{sn_names[i % sns]},{sn_names[(i + 1) % sns]}",
     )
 
 
 def measure(read) -> tuple[float, int, int]:
     """Best of five: seconds, queries, rows."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+    from _common import timed
 
-    best, queries, rows = float("inf"), 0, 0
-    for _ in range(5):
-        with CaptureQueriesContext(connection) as ctx:
-            start = time.monotonic()
-            rows = len(read())
-            best = min(best, time.monotonic() - start)
-        queries = len(ctx.captured_queries)
-    return best, queries, rows
+    times, queries, rows = timed(read, 5)
+    return min(times) / 1000, queries, len(rows)
 
 
 def main() -> None:

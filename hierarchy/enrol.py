@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
@@ -240,16 +241,21 @@ def enrol(name: str, secret: str, version: str, *, address: str | None) -> Outco
             return _refuse(sn, actor, 403, not_armed_message(sn))
         pgrole.ensure(role, password)
         services.add_events([sn.node], "enrol", "enrolled: credentials issued", {"ip": address})
-        audit.record(
-            "servicenode.enrol",
-            actor=actor,
-            obj=sn,
-            object_type="servicenode",
-            object_name=sn.name,
-            after={"role": role, "version": version},
-        )
+        _audit_enrol(sn, actor, after={"role": role, "version": version})
         events.publish("servicenode", servicenode=sn.name, state="enrolled")
     return Outcome(200, "enrolled", environment(sn, role, password, token))
+
+
+def _audit_enrol(sn: ServiceNode, actor: audit.Actor, **fields: Any) -> None:
+    """The audit row of one enrolment, issued or refused."""
+    audit.record(
+        "servicenode.enrol",
+        actor=actor,
+        obj=sn,
+        object_type="servicenode",
+        object_name=sn.name,
+        **fields,
+    )
 
 
 def _refuse(
@@ -259,15 +265,7 @@ def _refuse(
     with transaction.atomic():
         ServiceNode.objects.filter(pk=sn.pk).update(state=(state or f"refused: {message}")[:200])
         services.add_events([sn.node], "rejected", f"enrolment refused: {message}")
-        audit.record(
-            "servicenode.enrol",
-            actor=actor,
-            obj=sn,
-            object_type="servicenode",
-            object_name=sn.name,
-            outcome="denied",
-            message=message,
-        )
+        _audit_enrol(sn, actor, outcome="denied", message=message)
     return Outcome(status, message)
 
 

@@ -23,11 +23,12 @@ import pytest
 from django.test import Client
 
 import snportal
+import testsupport.bulk
 from hierarchy import agent, bootstrap, dhcp
 from hierarchy.models import ServiceNode
 from hierarchy.tests import test_enrol
 from hierarchy.tests.test_enrol import armed, render_secret
-from nodes.models import Node, sort_key
+from nodes.models import Node
 from nodes.tests.factories import make_node
 from testsupport.waiting import wait_until
 
@@ -39,19 +40,7 @@ sn_name = test_enrol.sn_name
 
 def bulk_nodes(count: int, *, start: int = 0, servicenode: str = "") -> None:
     """``count`` nodes straight into the table (the converge under test only reads)."""
-    Node.objects.bulk_create(
-        [
-            Node(
-                name=f"n{i:05d}",
-                sortkey=sort_key(f"n{i:05d}"),
-                mac=f"02:00:00:{i >> 16 & 255:02x}:{i >> 8 & 255:02x}:{i & 255:02x}",
-                ip=f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}",
-                servicenode=servicenode,
-            )
-            for i in range(start, start + count)
-        ],
-        batch_size=2000,
-    )
+    testsupport.bulk.bulk_nodes(count, start=start, servicenode=servicenode, with_ip=True)
 
 
 @pytest.mark.django_db

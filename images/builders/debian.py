@@ -32,8 +32,7 @@ __all__ = [
 
 MERGED_USR_HOOK = "/usr/share/mmdebstrap/hooks/merged-usr"
 
-DEFAULT_COMPUTE_PKGLIST = """\
-# Debian stateless compute node: init, networking, the kernel.
+_NODE_PACKAGES = """\
 systemd-sysv
 udev
 iproute2
@@ -43,16 +42,15 @@ ifupdown
 openssh-server
 """
 
-DEFAULT_SERVICE_PKGLIST = """\
-# Debian stateless service node: a compute node plus what serves its compute nodes.
-# snportal itself comes from otherpkgdir (the wheelhouse): see the postinstall.
-systemd-sysv
-udev
-iproute2
-kmod
-linux-image-amd64
-ifupdown
-openssh-server
+DEFAULT_COMPUTE_PKGLIST = (
+    "# Debian stateless compute node: init, networking, the kernel.\n" + _NODE_PACKAGES
+)
+
+DEFAULT_SERVICE_PKGLIST = (
+    "# Debian stateless service node: a compute node plus what serves its compute nodes.\n"
+    "# snportal itself comes from otherpkgdir (the wheelhouse): see the postinstall.\n"
+    + _NODE_PACKAGES
+    + """\
 # DHCP, TFTP and RA for the compute network; off until the snportal agent configures it
 dnsmasq
 # iPXE binaries for PXE ROMs that are not iPXE (undionly.kpxe, ipxe.efi over TFTP)
@@ -61,6 +59,7 @@ ipxe
 python3
 python3-venv
 """
+)
 
 # xCAT's stock exlist, Debian paths: docs, manuals, locales, apt caches, and /boot
 # (the kernel is served beside the image, not inside it). Drivers for hardware a
