@@ -27,6 +27,7 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lab import vm
 from lab.bmcsim import BmcInfo, Lab
@@ -156,22 +157,17 @@ class HierarchyLab:
                 console_port=self.console_ports[i - 1],
             )
             tap = ns.add_tap(f"tsn{i:02d}")
-            vm.configure(
-                self.sn_lab.node_dir(bmc.name),
-                vm.VmConfig(
-                    name=bmc.name,
-                    mac=bmc.mac,
-                    serial_port=bmc.sol_port or 0,
-                    portal=self.portal,
-                    tftp_dir=str(self.tftp_dir),
-                    memory_mb=self.sn_memory_mb,
-                    accel=self.accel,
-                    guestfwds={"5432": self.database, "8001": self.consoles},
-                    hostfwds=[f"tcp:127.0.0.1:{sn.console_port}-:{SN_CONSOLE_PORT}"],
-                    tap=tap,
-                    tap_netns=ns.name,
-                    tap_mac=sn.compute_mac,
-                ),
+            self._configure(
+                self.sn_lab,
+                bmc,
+                portal=self.portal,
+                tftp_dir=str(self.tftp_dir),
+                memory_mb=self.sn_memory_mb,
+                guestfwds={"5432": self.database, "8001": self.consoles},
+                hostfwds=[f"tcp:127.0.0.1:{sn.console_port}-:{SN_CONSOLE_PORT}"],
+                tap=tap,
+                tap_netns=ns.name,
+                tap_mac=sn.compute_mac,
             )
             self.service_nodes.append(sn)
         total = self.n_sn * self.per_sn
@@ -188,22 +184,30 @@ class HierarchyLab:
         )
         for j, bmc in enumerate(compute_bmcs, start=1):
             tap = ns.add_tap(f"tc{j:03d}")
-            vm.configure(
-                self.compute_lab.node_dir(bmc.name),
-                vm.VmConfig(
-                    name=bmc.name,
-                    mac=bmc.mac,
-                    serial_port=bmc.sol_port or 0,
-                    portal="",
-                    tftp_dir="",
-                    memory_mb=self.compute_memory_mb,
-                    accel=self.accel,
-                    user_net=False,
-                    tap=tap,
-                ),
+            self._configure(
+                self.compute_lab,
+                bmc,
+                portal="",
+                tftp_dir="",
+                memory_mb=self.compute_memory_mb,
+                user_net=False,
+                tap=tap,
             )
             sn = self.service_nodes[(j - 1) // self.per_sn]
             self.computes.append(ComputeNode(bmc, sn.name, f"{COMPUTE_PREFIX}{100 + j}"))
+
+    def _configure(self, lab: Lab, bmc: BmcInfo, **shape: Any) -> None:
+        """Write the VM configuration of the node behind ``bmc`` (its power button's VM)."""
+        vm.configure(
+            lab.node_dir(bmc.name),
+            vm.VmConfig(
+                name=bmc.name,
+                mac=bmc.mac,
+                serial_port=bmc.sol_port or 0,
+                accel=self.accel,
+                **shape,
+            ),
+        )
 
     def stop(self) -> None:
         """Power everything off (by pid), stop the BMCs, delete the namespace."""
